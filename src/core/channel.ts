@@ -1,0 +1,213 @@
+import { randomUUID } from 'node:crypto';
+import { Connection, InMemoryConnectionsFactory, type ConnectionsFactory } from './connection.js';
+import { InvalidListenerException, NoMessagesException } from './errors.js';
+import { MessageQueueListener } from './listener.js';
+import { Message, type MessageContract } from './message.js';
+import { RESOLVED } from './resolved.js';
+import { assertNonEmptyString, assertNonNegativeNumber } from './validate.js';
+
+export interface ChannelOptions {
+  /** Minimum spacing between two deliveries of one stream, in seconds (a rate limit). Default 0. */
+  streamDelaySeconds?: number;
+  /** Default: a fresh UUID. */
+  channelId?: string;
+  /** Default: `InMemoryConnectionsFactory`. */
+  connectionsFactory?: ConnectionsFactory;
+}
+
+/** Settings that describe a channel, as stored by a channel repository. */
+export interface ChannelData {
+  channelId: string;
+  streamDelaySeconds: number;
+  [setting: string]: unknown;
+}
+
+/**
+ * A set of listeners, each with its own queue. Subclasses decide, through `adapt`, the shape that
+ * streams yield.
+ */
+export abstract class AbstractChannel<Adapted = unknown> {
+  readonly id: string;
+  readonly streamDelaySeconds: number;
+  readonly connectionsFactory: ConnectionsFactory;
+  private readonly connections = new Map<string, Connection>();
+
+  constructor(options: ChannelOptions = {}) {
+    this.streamDelaySeconds = assertNonNegativeNumber(options.streamDelaySeconds ?? 0, 'streamDelaySeconds');
+    this.id = options.channelId === undefined ? randomUUID() : assertNonEmptyString(options.channelId, 'channelId');
+    this.connectionsFactory = options.connectionsFactory ?? new InMemoryConnectionsFactory();
+  }
+
+  /** Shapes a delivered message into what streams yield. */
+  abstract adapt(msg: MessageContract): Adapted;
+
+  /** The settings a repository needs to re-create this channel. */
+  toData(): ChannelData {
+    return { channelId: this.id, streamDelaySeconds: this.streamDelaySeconds };
+  }
+
+  /** Creates a connection for a new listener and returns the listener. */
+  async addListener(): Promise<MessageQueueListener> {
+    const connection = this.connectionsFactory.create();
+    await this.registerConnection(connection);
+    return connection.listener;
+  }
+
+  /** Creates a connection for an existing listener. */
+  async registerListener(listener: MessageQueueListener): Promise<void> {
+    await this.registerConnection(this.connectionsFactory.create(listener));
+  }
+
+  async registerConnection(connection: Connection): Promise<void> {
+    this.connections.set(connection.listener.id, connection);
+  }
+
+  /** Removes a listener and its queue. The listener is stopped, which ends its streams. */
+  async removeListener(listenerId: string): Promise<void> {
+    const connection = this.getConnection(listenerId);
+    this.connections.delete(listenerId);
+    connection.listener.stop();
+  }
+
+  getListener(listenerId: string): MessageQueueListener {
+    return this.getConnection(listenerId).listener;
+  }
+
+  hasListener(listenerId: string): boolean {
+    return this.connections.has(listenerId);
+  }
+
+  /** Connections in registration order. */
+  getConnections(): Connection[] {
+    return [...this.connections.values()];
+  }
+
+  getConnection(listenerId: string): Connection {
+    const connection = this.connections.get(listenerId);
+    if (connection === undefined) {
+      throw new InvalidListenerException(`No listener with id ${listenerId} in channel ${this.id}`);
+    }
+    return connection;
+  }
+
+  /** Queues a message for one listener. */
+  dispatch(listenerId: string, msg: MessageContract): Promise<void> {
+    const connection = this.connections.get(listenerId);
+    if (connection === undefined) {
+      return Promise.reject(new InvalidListenerException(`No listener with id ${listenerId} in channel ${this.id}`));
+    }
+    return connection.queue.push(msg);
+  }
+
+  /** Queues a message for every listener. */
+  broadcast(msg: MessageContract): Promise<void> {
+    let pending: Promise<void>[] | undefined;
+    for (const connection of this.connections.values()) {
+      const pushed = connection.queue.push(msg);
+      if (pushed !== RESOLVED) (pending ??= []).push(pushed);
+    }
+    return pending === undefined ? RESOLVED : Promise.all(pending).then(() => undefined);
+  }
+
+  /**
+   * If the listener is running, pops its next message, hands it to `listener.onMessage` and returns it.
+   * Rejects with `NoMessagesException` when the queue is empty or the listener is stopped.
+   */
+  async deliverNext(listenerId: string): Promise<MessageContract> {
+    const { listener, queue } = this.getConnection(listenerId);
+    if (!listener.isRunning()) throw new NoMessagesException(`Listener ${listenerId} is not running`);
+    const msg = queue.popNow !== undefined ? queue.popNow() : await queue.pop();
+    if (msg === undefined) throw new NoMessagesException(`No messages for listener ${listenerId}`);
+    await listener.onMessage(msg);
+    return msg;
+  }
+
+  /**
+   * Streams `adapt(msg)` for each message delivered to the listener, for as long as it runs.
+   * Waiting on an empty queue costs nothing: the stream wakes on the next message or on stop.
+   */
+  async *messageStream(listener: MessageQueueListener | string): AsyncGenerator<Adapted, void, undefined> {
+    const listenerId = typeof listener === 'string' ? listener : listener.id;
+    const connection = this.connections.get(listenerId);
+    if (connection === undefined) {
+      yield this.adapt(
+        new Message('error', `InvalidListenerException: no listener with id ${listenerId} in channel ${this.id}`),
+      );
+      return;
+    }
+    yield* this.streamConnection(connection);
+  }
+
+  /** Adds a listener, starts it and streams it. */
+  async *watch(): AsyncGenerator<Adapted, void, undefined> {
+    const listener = await this.addListener();
+    listener.start();
+    yield* this.messageStream(listener);
+  }
+
+  private async *streamConnection(connection: Connection): AsyncGenerator<Adapted, void, undefined> {
+    const { listener, queue } = connection;
+    const delayMs = this.streamDelaySeconds * 1000;
+    while (listener.isRunning()) {
+      let msg: MessageContract | undefined;
+      if (queue.popNow !== undefined) {
+        msg = queue.popNow();
+      } else {
+        msg = await popOrUndefined(queue.pop());
+        if (!listener.isRunning()) {
+          // Stopped while the pop was in flight: give the message back rather than lose it.
+          if (msg !== undefined) await queue.push(msg);
+          return;
+        }
+      }
+      if (msg === undefined) {
+        await waitForMessageOrStop(connection);
+        continue;
+      }
+      const handled = listener.onMessage(msg);
+      if (handled !== undefined) await handled;
+      yield this.adapt(msg);
+      if (delayMs > 0 && listener.isRunning()) await sleepUnlessStopped(listener, delayMs);
+    }
+  }
+}
+
+async function popOrUndefined(popped: Promise<MessageContract>): Promise<MessageContract | undefined> {
+  try {
+    return await popped;
+  } catch (error) {
+    if (error instanceof NoMessagesException) return undefined;
+    throw error;
+  }
+}
+
+function waitForMessageOrStop({ listener, queue }: Connection): Promise<void> {
+  return new Promise<void>((resolve) => {
+    let settled = false;
+    // Declared before `done` and assigned after: onReady may call `done` before it returns.
+    // eslint-disable-next-line prefer-const
+    let cancelReady: (() => void) | undefined;
+    let cancelStop: (() => void) | undefined;
+    const done = (): void => {
+      if (settled) return;
+      settled = true;
+      cancelReady?.();
+      cancelStop?.();
+      resolve();
+    };
+    cancelReady = queue.onReady(done);
+    if (!settled) cancelStop = listener.onStop(done);
+  });
+}
+
+function sleepUnlessStopped(listener: MessageQueueListener, ms: number): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const timer = setTimeout(done, ms);
+    const cancelStop = listener.onStop(done);
+    function done(): void {
+      clearTimeout(timer);
+      cancelStop();
+      resolve();
+    }
+  });
+}

@@ -1,0 +1,81 @@
+import { NoMessagesException } from './errors.js';
+import type { MessageContract } from './message.js';
+import { RESOLVED } from './resolved.js';
+
+/** A FIFO of messages for one listener. Storage-facing, so every operation is async. */
+export interface Queue {
+  push(msg: MessageContract): Promise<void>;
+  /** Removes and returns the oldest message; rejects with `NoMessagesException` when empty. */
+  pop(): Promise<MessageContract>;
+  /**
+   * Calls `callback` once, as soon as a message may be available (at once if one already is).
+   * Returns a function that cancels it. This is how idle streams wait without polling.
+   */
+  onReady(callback: () => void): () => void;
+  /**
+   * Optional synchronous pop for queues held in this process: the oldest message, or undefined when
+   * empty. Streams use it to skip a promise per message.
+   */
+  popNow?(): MessageContract | undefined;
+}
+
+const NOOP = (): void => {};
+
+/** The default queue: an in-process FIFO with O(1) push and pop. */
+export class InMemoryQueue implements Queue {
+  private items: MessageContract[] = [];
+  private head = 0;
+  private readyCallbacks: Set<() => void> | undefined;
+
+  constructor(messages: Iterable<MessageContract> = []) {
+    for (const msg of messages) this.items.push(msg);
+  }
+
+  get size(): number {
+    return this.items.length - this.head;
+  }
+
+  push(msg: MessageContract): Promise<void> {
+    this.items.push(msg);
+    const callbacks = this.readyCallbacks;
+    if (callbacks !== undefined) {
+      this.readyCallbacks = undefined;
+      for (const callback of callbacks) callback();
+    }
+    return RESOLVED;
+  }
+
+  pop(): Promise<MessageContract> {
+    const msg = this.popNow();
+    return msg === undefined ? Promise.reject(new NoMessagesException('Queue is empty')) : Promise.resolve(msg);
+  }
+
+  popNow(): MessageContract | undefined {
+    if (this.head >= this.items.length) return undefined;
+    const msg = this.items[this.head];
+    this.items[this.head++] = undefined as unknown as MessageContract;
+    if (this.head === this.items.length) {
+      this.items = [];
+      this.head = 0;
+    } else if (this.head >= 1024 && this.head * 2 >= this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+    return msg;
+  }
+
+  /** The pending messages, oldest first, without removing them. */
+  peekAll(): MessageContract[] {
+    return this.items.slice(this.head);
+  }
+
+  onReady(callback: () => void): () => void {
+    if (this.size > 0) {
+      callback();
+      return NOOP;
+    }
+    const callbacks = (this.readyCallbacks ??= new Set());
+    callbacks.add(callback);
+    return () => callbacks.delete(callback);
+  }
+}
