@@ -8,6 +8,7 @@ export default {
   },
   testMatch: ['<rootDir>/test/**/*.spec.ts'],
   collectCoverageFrom: ['src/**/*.ts'],
+  reporters: ['default', '<rootDir>/test/support/summary-reporter.cjs'],
   coverageReporters: ['text-summary', 'text'],
   coverageThreshold: { global: { lines: 90 } },
 };
