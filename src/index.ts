@@ -9,3 +9,6 @@ export * from './core/logger.js';
 export * from './prefabs/sse-channel.js';
 export * from './prefabs/simple-distributed-application.js';
 export * from './servers/channel-container.js';
+export * from './prefabs/message-executor.js';
+export * from './prefabs/worker-pool-executor.js';
+export * from './prefabs/data-processing-channel.js';
