@@ -23,8 +23,7 @@ import {
   type ConnectionRepositoryContract,
   type SSEEvent,
 } from '../../src/index.js';
-import { AsyncOnlyQueue, TextChannel } from '../core/support.js';
-import { newStorages, sseRepositories } from './support.js';
+import { newStorages, RemoteQueue, sseRepositories, TextChannel } from './support.js';
 
 class ChatListener extends MessageQueueListener {}
 
@@ -281,7 +280,7 @@ describe('SSEChannelRepository', () => {
   it('a channel with a queue it cannot snapshot is rejected and no channel record is written', async () => {
     const storages = newStorages();
     const channel = new SSEChannel({ channelId: 'q' });
-    await channel.registerConnection(new Connection(new MessageQueueListener(), new AsyncOnlyQueue()));
+    await channel.registerConnection(new Connection(new MessageQueueListener(), new RemoteQueue()));
     await expect(sseRepositories(storages).channels.persist(channel)).rejects.toThrow(/only snapshot an InMemoryQueue/);
     expect(await storages.channels.fetchAll()).toEqual([]);
   });

@@ -12,7 +12,7 @@ import {
   RepositoryError,
   SimpleDistributedApplicationListener,
 } from '../../src/index.js';
-import { AsyncOnlyQueue } from '../core/support.js';
+import { RemoteQueue } from './support.js';
 
 function setup() {
   const storages = {
@@ -105,7 +105,7 @@ describe('ConnectionRepository', () => {
     const { storages, repository } = setup();
     await expect(repository.persist('chan', connection('c1', new Unregistered()))).rejects.toThrow(RepositoryError);
     await expect(
-      repository.persist('chan', new Connection(new MessageQueueListener(), new AsyncOnlyQueue(), 'c2')),
+      repository.persist('chan', new Connection(new MessageQueueListener(), new RemoteQueue(), 'c2')),
     ).rejects.toThrow(RepositoryError);
     expect(await storages.connections.fetchAll()).toEqual([]);
     expect(await repository.loadAll('chan')).toEqual([]);

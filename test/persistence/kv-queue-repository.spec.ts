@@ -10,7 +10,7 @@ import {
   UniqueMessage,
   type MessageContract,
 } from '../../src/index.js';
-import { AsyncOnlyQueue } from '../core/support.js';
+import { RemoteQueue } from './support.js';
 
 function drain(queue: { popNow?(): MessageContract | undefined }): MessageContract[] {
   const messages: MessageContract[] = [];
@@ -60,9 +60,9 @@ describe('KvQueueRepository', () => {
 
   it('a queue it cannot snapshot is a RepositoryError and stores nothing', async () => {
     const storage = new InMemoryStorage();
-    const failure = new KvQueueRepository(storage).persist('c', new AsyncOnlyQueue());
+    const failure = new KvQueueRepository(storage).persist('c', new RemoteQueue());
     await expect(failure).rejects.toThrow(RepositoryError);
-    await expect(failure).rejects.toThrow(/only snapshot an InMemoryQueue, got AsyncOnlyQueue/);
+    await expect(failure).rejects.toThrow(/only snapshot an InMemoryQueue, got RemoteQueue/);
     expect(await storage.fetchAll()).toEqual([]);
   });
 

@@ -1,11 +1,15 @@
 import {
+  AbstractChannel,
   ConnectionRepository,
   InMemoryConnectionsFactory,
   InMemoryStorage,
   KvListenerRepository,
   KvQueueRepository,
+  NoMessagesException,
   SSEChannelRepository,
   type ListenerRegistry,
+  type MessageContract,
+  type Queue,
 } from '../../src/index.js';
 
 /** One storage per repository, as a deployment would have (one Redis namespace each). */
@@ -32,4 +36,22 @@ export function sseRepositories(storages: Storages, registry?: ListenerRegistry)
   const connections = new ConnectionRepository(storages.connections, listeners, queues);
   const channels = new SSEChannelRepository(storages.channels, connections, new InMemoryConnectionsFactory());
   return { listeners, queues, connections, channels };
+}
+
+/** A queue kept somewhere else (no `peekAll`): the KV queue repository cannot snapshot it. */
+export class RemoteQueue implements Queue {
+  async push(_msg: MessageContract): Promise<void> {}
+  async pop(): Promise<MessageContract> {
+    throw new NoMessagesException('empty');
+  }
+  onReady(_callback: () => void): () => void {
+    return () => {};
+  }
+}
+
+/** A custom channel kind: streams yield `type:payload` strings. */
+export class TextChannel extends AbstractChannel<string> {
+  adapt(msg: MessageContract): string {
+    return msg.payload === undefined ? msg.type : `${msg.type}:${JSON.stringify(msg.payload)}`;
+  }
 }
