@@ -58,8 +58,13 @@ export abstract class AbstractChannel<Adapted = unknown> {
     await this.registerConnection(this.connectionsFactory.create(listener));
   }
 
+  /** Rejects a listener id already registered: replacing its connection would drop its queued messages. */
   async registerConnection(connection: Connection): Promise<void> {
-    this.connections.set(connection.listener.id, connection);
+    const listenerId = connection.listener.id;
+    if (this.connections.has(listenerId)) {
+      throw new InvalidListenerException(`Listener ${listenerId} is already registered in channel ${this.id}`);
+    }
+    this.connections.set(listenerId, connection);
   }
 
   /** Removes a listener and its queue. The listener is stopped, which ends its streams. */

@@ -1,7 +1,12 @@
 import type { AbstractChannel } from '../core/channel.js';
 import type { Connection } from '../core/connection.js';
 import { MESSAGE_TYPE_INTERNAL_ERROR } from '../core/constants.js';
-import { InvalidChannelException, InvalidConfigurationException, InvalidMessageFormat } from '../core/errors.js';
+import {
+  InvalidChannelException,
+  InvalidConfigurationException,
+  InvalidListenerException,
+  InvalidMessageFormat,
+} from '../core/errors.js';
 import { MessageQueueListener } from '../core/listener.js';
 import { getEricLogger } from '../core/logger.js';
 import { Message, SignedMessage, type MessageContract } from '../core/message.js';
@@ -67,7 +72,16 @@ export class SimpleDistributedApplicationListener extends MessageQueueListener {
       if (answers.length > 0) getEricLogger().debug(`Message '${msg.type}' has no sender; answers dropped`);
       return;
     }
-    for (const answer of answers) await this.dispatchTo(senderId, answer);
+    try {
+      for (const answer of answers) await this.dispatchTo(senderId, answer);
+    } catch (error) {
+      // A sender that has left the channel must not end this listener's stream.
+      if (!(error instanceof InvalidListenerException)) throw error;
+      getEricLogger().error(
+        `Listener ${this.id} dropped its answers to '${msg.type}': sender ${senderId} is gone`,
+        error,
+      );
+    }
   }
 
   /** Sends `msg`, signed by this listener, to `receiver` through this listener's channel. */
