@@ -143,11 +143,16 @@ export abstract class AbstractChannel<Adapted = unknown> {
     yield* this.streamConnection(connection);
   }
 
-  /** Adds a listener, starts it and streams it. */
+  /** Adds a listener, starts it and streams it; the listener is removed when the stream ends. */
   async *watch(): AsyncGenerator<Adapted, void, undefined> {
     const listener = await this.addListener();
     listener.start();
-    yield* this.messageStream(listener);
+    try {
+      yield* this.messageStream(listener);
+    } finally {
+      // A watch listener belongs to this one stream: when the consumer leaves, nothing else can use it.
+      if (this.hasListener(listener.id)) await this.removeListener(listener.id);
+    }
   }
 
   private async *streamConnection(connection: Connection): AsyncGenerator<Adapted, void, undefined> {

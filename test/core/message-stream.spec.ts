@@ -444,4 +444,27 @@ describe('watch', () => {
     await channel.removeListener(watcher.id);
     expect((await stream.next()).done).toBe(true);
   });
+
+  it('removes its listener when the consumer leaves the stream', async () => {
+    const channel = new TextChannel();
+    const stream = channel.watch();
+    const first = stream.next();
+    await nextTurn();
+    const watcher = channel.getConnections()[0].listener;
+    await channel.dispatch(watcher.id, new Message('only'));
+    expect((await first).value).toBe('only');
+    await stream.return(undefined);
+    expect(channel.hasListener(watcher.id)).toBe(false);
+    expect(watcher.isRunning()).toBe(false);
+  });
+
+  it('removes its listener when it is stopped', async () => {
+    const channel = new TextChannel();
+    const stream = channel.watch();
+    const ended = stream.next();
+    await nextTurn();
+    channel.getConnections()[0].listener.stop();
+    expect((await ended).done).toBe(true);
+    expect(channel.getConnections()).toHaveLength(0);
+  });
 });
