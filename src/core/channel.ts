@@ -3,6 +3,7 @@ import { Connection, InMemoryConnectionsFactory, type ConnectionsFactory } from 
 import { InvalidListenerException, NoMessagesException } from './errors.js';
 import { MessageQueueListener } from './listener.js';
 import { Message, type MessageContract } from './message.js';
+import { popOrUndefined } from './queue.js';
 import { RESOLVED } from './resolved.js';
 import { assertNonEmptyString, assertNonNegativeNumber } from './validate.js';
 
@@ -163,7 +164,7 @@ export abstract class AbstractChannel<Adapted = unknown> {
       if (queue.popNow !== undefined) {
         msg = queue.popNow();
       } else {
-        msg = await popOrUndefined(queue.pop());
+        msg = await popOrUndefined(queue);
         if (!listener.isRunning()) {
           // Stopped while the pop was in flight: give the message back rather than lose it.
           if (msg !== undefined) await queue.push(msg);
@@ -179,15 +180,6 @@ export abstract class AbstractChannel<Adapted = unknown> {
       yield this.adapt(msg);
       if (delayMs > 0 && listener.isRunning()) await sleepUnlessStopped(listener, delayMs);
     }
-  }
-}
-
-async function popOrUndefined(popped: Promise<MessageContract>): Promise<MessageContract | undefined> {
-  try {
-    return await popped;
-  } catch (error) {
-    if (error instanceof NoMessagesException) return undefined;
-    throw error;
   }
 }
 

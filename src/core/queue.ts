@@ -79,3 +79,13 @@ export class InMemoryQueue implements Queue {
     return () => callbacks.delete(callback);
   }
 }
+
+/** Pops the oldest message of any queue, or undefined when it is empty. */
+export async function popOrUndefined(queue: Queue): Promise<MessageContract | undefined> {
+  try {
+    return await queue.pop();
+  } catch (error) {
+    if (error instanceof NoMessagesException) return undefined;
+    throw error;
+  }
+}

@@ -1,10 +1,10 @@
 import { AbstractChannel, type ChannelData, type ChannelOptions } from '../core/channel.js';
-import { MESSAGE_TYPE_INTERNAL_ERROR } from '../core/constants.js';
-import { InvalidConfigurationException, NoMessagesException } from '../core/errors.js';
+import { internalErrorMessage } from '../core/internal-error.js';
+import { InvalidConfigurationException } from '../core/errors.js';
 import type { MessageQueueListener } from '../core/listener.js';
 import { getEricLogger } from '../core/logger.js';
 import { Message, type MessageContract, type Payload } from '../core/message.js';
-import type { Queue } from '../core/queue.js';
+import { popOrUndefined } from '../core/queue.js';
 import { assertInteger } from '../core/validate.js';
 import { AsyncExecutor, type MessageExecutor } from './message-executor.js';
 
@@ -117,33 +117,7 @@ export class DataProcessingChannel extends AbstractChannel<ProcessedEvent> {
       return (await this.executor.run(listener, msg)) ?? msg;
     } catch (error) {
       getEricLogger().error(`Processing '${msg.type}' for listener ${listener.id} in channel ${this.id} failed`, error);
-      return new Message(MESSAGE_TYPE_INTERNAL_ERROR, describeError(error, msg.type));
+      return internalErrorMessage(error, msg.type);
     }
-  }
-}
-
-async function popOrUndefined(queue: Queue): Promise<MessageContract | undefined> {
-  try {
-    return await queue.pop();
-  } catch (error) {
-    if (error instanceof NoMessagesException) return undefined;
-    throw error;
-  }
-}
-
-/** Duck-typed: errors cloned back from a worker thread may come from another realm. */
-function describeError(error: unknown, type: string): { error: string; message: string; type: string } {
-  if (typeof error === 'object' && error !== null && 'message' in error && typeof error.message === 'string') {
-    const name = 'name' in error && typeof error.name === 'string' ? error.name : 'Error';
-    return { error: name, message: error.message, type };
-  }
-  return { error: 'Error', message: safeString(error), type };
-}
-
-function safeString(value: unknown): string {
-  try {
-    return String(value);
-  } catch {
-    return Object.prototype.toString.call(value);
   }
 }

@@ -1,6 +1,5 @@
 import type { AbstractChannel } from '../core/channel.js';
 import type { Connection } from '../core/connection.js';
-import { MESSAGE_TYPE_INTERNAL_ERROR } from '../core/constants.js';
 import {
   InvalidChannelException,
   InvalidConfigurationException,
@@ -8,8 +7,9 @@ import {
   InvalidMessageFormat,
 } from '../core/errors.js';
 import { MessageQueueListener } from '../core/listener.js';
+import { internalErrorMessage } from '../core/internal-error.js';
 import { getEricLogger } from '../core/logger.js';
-import { Message, SignedMessage, type MessageContract } from '../core/message.js';
+import { SignedMessage, type MessageContract } from '../core/message.js';
 import { assertNonEmptyString } from '../core/validate.js';
 import { SSEChannel } from './sse-channel.js';
 
@@ -66,7 +66,7 @@ export class SimpleDistributedApplicationListener extends MessageQueueListener {
       answers = toAnswers(await action(signed), msg.type);
     } catch (error) {
       getEricLogger().error(`Action '${msg.type}' of listener ${this.id} failed`, error);
-      answers = [new Message(MESSAGE_TYPE_INTERNAL_ERROR, describeError(error, msg.type))];
+      answers = [internalErrorMessage(error, msg.type)];
     }
     if (senderId === undefined || senderId === '') {
       if (answers.length > 0) getEricLogger().debug(`Message '${msg.type}' has no sender; answers dropped`);
@@ -102,12 +102,6 @@ function toAnswers(result: unknown, type: string): readonly MessageContract[] {
 
 function isMessage(value: unknown): value is MessageContract {
   return typeof value === 'object' && value !== null && typeof (value as MessageContract).type === 'string';
-}
-
-function describeError(error: unknown, type: string): { error: string; message: string; type: string } {
-  const name = error instanceof Error ? error.name : 'Error';
-  const message = error instanceof Error ? error.message : String(error);
-  return { error: name, message, type };
 }
 
 /** An `SSEChannel` that gives each distributed-application listener registered on it its channel. */
