@@ -23,3 +23,8 @@ export * from './persistence/kv-queue-repository.js';
 export * from './persistence/connection-repository.js';
 export * from './persistence/channel-repository.js';
 export * from './persistence/sse-channel-repository.js';
+export * from './nest/constants.js';
+export * from './nest/eric-sse-module-options.js';
+export * from './nest/eric-sse.module.js';
+export * from './nest/eric-sse-messenger.js';
+export { OnMessage, type OnMessageOptions, type OnMessageMetadata } from './nest/on-message/on-message.decorator.js';

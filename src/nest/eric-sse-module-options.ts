@@ -1,0 +1,75 @@
+import type { CanActivate, FactoryProvider, ModuleMetadata, Type } from '@nestjs/common';
+import type { ConnectionsFactory } from '../core/connection.js';
+import type { KvStorage } from '../persistence/kv-storage.js';
+
+/** A channel the module creates at start, as an `SSEChannel` registered in the `ChannelContainer`. */
+export interface EricSseChannelOptions {
+  id: string;
+  /** Minimum spacing between two deliveries of one stream, in seconds. Default 0. */
+  streamDelaySeconds?: number;
+  /** The SSE `retry` field, in milliseconds. Default 5. */
+  retryTimeoutMilliseconds?: number;
+}
+
+/** The REST endpoints, mounted when `rest` is given. */
+export interface EricSseRestOptions {
+  /** Route prefix of the endpoints. Default `'eric-sse'`. */
+  path?: string;
+  /** Guards run before every endpoint (global guards apply too). */
+  guards?: (CanActivate | Type<CanActivate>)[];
+  /** Largest accepted request body, in bytes. Default 65536. */
+  bodyLimit?: number;
+}
+
+export interface EricSseModuleOptions {
+  /** Channels created at start. Ids must be unique. */
+  channels?: EricSseChannelOptions[];
+  /** The channel `@OnMessage` listeners join by default; created if absent. Default `'eric'`. */
+  onMessageChannel?: string;
+  /** Decides which queue each new listener gets. Default `InMemoryConnectionsFactory`. */
+  connectionsFactory?: ConnectionsFactory;
+  /** Storage behind the channel repository. Default `InMemoryStorage`. */
+  storage?: KvStorage;
+  /** REST endpoints; off unless given. */
+  rest?: false | EricSseRestOptions;
+  /** Registers the module globally. Default true. */
+  global?: boolean;
+}
+
+/** What a `forRootAsync` factory returns. */
+export type EricSseFactoryOptions = Omit<EricSseModuleOptions, 'global' | 'rest'>;
+
+/**
+ * `forRootAsync` options. `global` and `rest` shape the module itself (its scope, its routes), so they
+ * are given here rather than returned by `useFactory`.
+ */
+export interface EricSseModuleAsyncOptions extends Pick<ModuleMetadata, 'imports'> {
+  useFactory: FactoryProvider<EricSseFactoryOptions>['useFactory'];
+  inject?: FactoryProvider['inject'];
+  rest?: false | EricSseRestOptions;
+  global?: boolean;
+}
+
+export interface ResolvedEricSseChannelOptions {
+  id: string;
+  streamDelaySeconds: number;
+  retryTimeoutMilliseconds: number;
+}
+
+export interface ResolvedEricSseRestOptions {
+  path: string;
+  guards: (CanActivate | Type<CanActivate>)[];
+  bodyLimit: number;
+}
+
+/** What `ERIC_SSE_OPTIONS` holds: the options validated, with defaults filled in. */
+export interface ResolvedEricSseOptions {
+  channels: ResolvedEricSseChannelOptions[];
+  onMessageChannel: string;
+  /** As given; the backend supplies the default. */
+  connectionsFactory: ConnectionsFactory | undefined;
+  /** As given; the backend supplies the default. */
+  storage: KvStorage | undefined;
+  rest: false | ResolvedEricSseRestOptions;
+  global: boolean;
+}

@@ -1,0 +1,52 @@
+import type { Provider } from '@nestjs/common';
+import type { ConnectionsFactory } from '../core/connection.js';
+import { ChannelContainer } from '../servers/channel-container.js';
+import { ERIC_SSE_CHANNEL_REPOSITORY, ERIC_SSE_CONNECTIONS_FACTORY, ERIC_SSE_OPTIONS } from './constants.js';
+import { createChannelContainer } from './create-channel-container.js';
+import { createEricSseBackend, type EricSseBackend } from './create-backend.js';
+import type { ResolvedEricSseOptions } from './eric-sse-module-options.js';
+import { EricSseLifecycle } from './eric-sse-lifecycle.js';
+import { EricSseMessenger } from './eric-sse-messenger.js';
+import { OnMessageListeners } from './on-message/on-message-listeners.js';
+import { OnMessageMetadataAccessor } from './on-message/on-message-metadata.accessor.js';
+import { OnMessageExplorer } from './on-message/on-message.explorer.js';
+
+const ERIC_SSE_BACKEND = Symbol('ERIC_SSE_BACKEND');
+
+/** Everything the module provides except `ERIC_SSE_OPTIONS`, which `forRoot`/`forRootAsync` provide. */
+export const ERIC_SSE_PROVIDERS: Provider[] = [
+  {
+    provide: ERIC_SSE_BACKEND,
+    inject: [ERIC_SSE_OPTIONS],
+    useFactory: (options: ResolvedEricSseOptions) => createEricSseBackend(options),
+  },
+  {
+    provide: ERIC_SSE_CONNECTIONS_FACTORY,
+    inject: [ERIC_SSE_BACKEND],
+    useFactory: (backend: EricSseBackend) => backend.connectionsFactory,
+  },
+  {
+    provide: ERIC_SSE_CHANNEL_REPOSITORY,
+    inject: [ERIC_SSE_BACKEND],
+    useFactory: (backend: EricSseBackend) => backend.channelRepository,
+  },
+  {
+    provide: ChannelContainer,
+    inject: [ERIC_SSE_OPTIONS, ERIC_SSE_CONNECTIONS_FACTORY],
+    useFactory: (options: ResolvedEricSseOptions, factory: ConnectionsFactory) =>
+      createChannelContainer(options, factory),
+  },
+  OnMessageMetadataAccessor,
+  OnMessageListeners,
+  OnMessageExplorer,
+  EricSseMessenger,
+  EricSseLifecycle,
+];
+
+export const ERIC_SSE_EXPORTS = [
+  ERIC_SSE_OPTIONS,
+  ERIC_SSE_CONNECTIONS_FACTORY,
+  ERIC_SSE_CHANNEL_REPOSITORY,
+  ChannelContainer,
+  EricSseMessenger,
+];
