@@ -28,3 +28,4 @@ export * from './nest/eric-sse-module-options.js';
 export * from './nest/eric-sse.module.js';
 export * from './nest/eric-sse-messenger.js';
 export { OnMessage, type OnMessageOptions, type OnMessageMetadata } from './nest/on-message/on-message.decorator.js';
+export * from './servers/socket/index.js';

@@ -1,0 +1,11 @@
+export * from './python-json.js';
+export * from './python-repr.js';
+export * from './error-answer.js';
+export * from './socket-command.js';
+export * from './listener-line-stream.js';
+export * from './socket-command-handler.js';
+export * from './socket-connection.js';
+export * from './socket-errors.js';
+export { claimSocketPath, isListening } from './socket-path.js';
+export * from './socket-server.js';
+export * from './socket-client.js';
