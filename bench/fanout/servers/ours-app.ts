@@ -1,0 +1,37 @@
+/**
+ * The Nest application both of our Nest server variants run, set up as a user would: `EricSseModule`
+ * creating the channel, `EricSseStreams` injected into the controller under test.
+ */
+import 'reflect-metadata';
+import { Module, type Type } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { Server } from 'node:http';
+import { Message } from '../../../src/core/message.js';
+import { EricSseModule } from '../../../src/nest/eric-sse.module.js';
+import { EricSseStreams } from '../../../src/nest/streaming/eric-sse-streams.js';
+import { ChannelContainer } from '../../../src/servers/channel-container.js';
+import { listenOnFreePort } from '../listen.js';
+import type { FanoutPayload } from '../protocol.js';
+import type { FanoutServer } from '../server-harness.js';
+
+export const FANOUT_CHANNEL_ID = 'fanout';
+
+export async function startOurApp(controller: Type): Promise<FanoutServer> {
+  @Module({
+    imports: [EricSseModule.forRoot({ channels: [{ id: FANOUT_CHANNEL_ID }] })],
+    controllers: [controller],
+    providers: [EricSseStreams],
+  })
+  class AppModule {}
+
+  const app = await NestFactory.create(AppModule, { logger: false });
+  await app.init();
+  const port = await listenOnFreePort(app.getHttpServer() as Server);
+  const channel = app.get(ChannelContainer).get(FANOUT_CHANNEL_ID);
+  return {
+    port,
+    broadcast(payload: FanoutPayload) {
+      return channel.broadcast(new Message('message', { ...payload }));
+    },
+  };
+}
