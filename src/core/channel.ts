@@ -132,84 +132,79 @@ export abstract class AbstractChannel<Adapted = unknown> {
    * Streams `adapt(msg)` for each message delivered to the listener, for as long as it runs.
    * Waiting on an empty queue costs nothing: the stream wakes on the next message or on stop.
    */
-  async *messageStream(listener: MessageQueueListener | string): AsyncGenerator<Adapted, void, undefined> {
+  messageStream(listener: MessageQueueListener | string): AsyncGenerator<Adapted, void, undefined> {
+    // A plain method returning the loop itself: one async generator per message, not two.
     const listenerId = typeof listener === 'string' ? listener : listener.id;
     const connection = this.connections.get(listenerId);
     if (connection === undefined) {
-      yield this.adapt(
-        new Message('error', `InvalidListenerException: no listener with id ${listenerId} in channel ${this.id}`),
-      );
-      return;
+      return this.errorStream(`InvalidListenerException: no listener with id ${listenerId} in channel ${this.id}`);
     }
-    yield* this.streamConnection(connection);
+    return this.streamConnection(connection, false);
   }
 
   /** Adds a listener, starts it and streams it; the listener is removed when the stream ends. */
-  async *watch(): AsyncGenerator<Adapted, void, undefined> {
-    const listener = await this.addListener();
-    listener.start();
-    try {
-      yield* this.messageStream(listener);
-    } finally {
-      // A watch listener belongs to this one stream: when the consumer leaves, nothing else can use it.
-      if (this.hasListener(listener.id)) await this.removeListener(listener.id);
-    }
+  watch(): AsyncGenerator<Adapted, void, undefined> {
+    return this.streamConnection(async () => {
+      const listener = await this.addListener();
+      listener.start();
+      return this.getConnection(listener.id);
+    }, true);
   }
 
-  private async *streamConnection(connection: Connection): AsyncGenerator<Adapted, void, undefined> {
+  private async *errorStream(text: string): AsyncGenerator<Adapted, void, undefined> {
+    yield this.adapt(new Message('error', text));
+  }
+
+  private async *streamConnection(
+    source: Connection | (() => Promise<Connection>),
+    removeWhenDone: boolean,
+  ): AsyncGenerator<Adapted, void, undefined> {
+    const connection = typeof source === 'function' ? await source() : source;
     const { listener, queue } = connection;
     const delayMs = this.streamDelaySeconds * 1000;
-    while (listener.isRunning()) {
-      let msg: MessageContract | undefined;
-      if (queue.popNow !== undefined) {
-        msg = queue.popNow();
-      } else {
-        msg = await popOrUndefined(queue);
-        if (!listener.isRunning()) {
-          // Stopped while the pop was in flight: give the message back rather than lose it.
-          if (msg !== undefined) await queue.push(msg);
-          return;
+    // One wake-up function per stream, shared by queue readiness, stop and the delay timer, so that a
+    // wait allocates only its promise.
+    let resolveWait: (() => void) | undefined;
+    const wake = (): void => {
+      const resolve = resolveWait;
+      resolveWait = undefined;
+      resolve?.();
+    };
+    const cancelStop = listener.onStop(wake);
+    try {
+      while (listener.isRunning()) {
+        let msg: MessageContract | undefined;
+        if (queue.popNow !== undefined) {
+          msg = queue.popNow();
+        } else {
+          msg = await popOrUndefined(queue);
+          if (!listener.isRunning()) {
+            // Stopped while the pop was in flight: give the message back rather than lose it.
+            if (msg !== undefined) await queue.push(msg);
+            return;
+          }
+        }
+        if (msg === undefined) {
+          const waiting = new Promise<void>((resolve) => (resolveWait = resolve));
+          const cancelReady = queue.onReady(wake);
+          await waiting;
+          cancelReady();
+          continue;
+        }
+        const handled = listener.onMessage(msg);
+        if (handled !== undefined) await handled;
+        yield this.adapt(msg);
+        if (delayMs > 0 && listener.isRunning()) {
+          const waiting = new Promise<void>((resolve) => (resolveWait = resolve));
+          const timer = setTimeout(wake, delayMs);
+          await waiting;
+          clearTimeout(timer);
         }
       }
-      if (msg === undefined) {
-        await waitForMessageOrStop(connection);
-        continue;
-      }
-      const handled = listener.onMessage(msg);
-      if (handled !== undefined) await handled;
-      yield this.adapt(msg);
-      if (delayMs > 0 && listener.isRunning()) await sleepUnlessStopped(listener, delayMs);
+    } finally {
+      cancelStop();
+      // A watch listener belongs to this one stream: when the consumer leaves, nothing else can use it.
+      if (removeWhenDone && this.hasListener(listener.id)) await this.removeListener(listener.id);
     }
   }
-}
-
-function waitForMessageOrStop({ listener, queue }: Connection): Promise<void> {
-  return new Promise<void>((resolve) => {
-    let settled = false;
-    // Declared before `done` and assigned after: onReady may call `done` before it returns.
-    // eslint-disable-next-line prefer-const
-    let cancelReady: (() => void) | undefined;
-    let cancelStop: (() => void) | undefined;
-    const done = (): void => {
-      if (settled) return;
-      settled = true;
-      cancelReady?.();
-      cancelStop?.();
-      resolve();
-    };
-    cancelReady = queue.onReady(done);
-    if (!settled) cancelStop = listener.onStop(done);
-  });
-}
-
-function sleepUnlessStopped(listener: MessageQueueListener, ms: number): Promise<void> {
-  return new Promise<void>((resolve) => {
-    const timer = setTimeout(done, ms);
-    const cancelStop = listener.onStop(done);
-    function done(): void {
-      clearTimeout(timer);
-      cancelStop();
-      resolve();
-    }
-  });
 }

@@ -25,7 +25,9 @@ const NOOP = (): void => {};
 export class InMemoryQueue implements Queue {
   private items: MessageContract[] = [];
   private head = 0;
-  private readyCallbacks: Set<() => void> | undefined;
+  // One waiter is the normal case (one stream per listener): a field, not a Set, keeps a wait cheap.
+  private readyCallback: (() => void) | undefined;
+  private moreReadyCallbacks: Set<() => void> | undefined;
 
   constructor(messages: Iterable<MessageContract> = []) {
     for (const msg of messages) this.items.push(msg);
@@ -37,10 +39,15 @@ export class InMemoryQueue implements Queue {
 
   push(msg: MessageContract): Promise<void> {
     this.items.push(msg);
-    const callbacks = this.readyCallbacks;
-    if (callbacks !== undefined) {
-      this.readyCallbacks = undefined;
-      for (const callback of callbacks) callback();
+    const callback = this.readyCallback;
+    if (callback !== undefined) {
+      this.readyCallback = undefined;
+      callback();
+    }
+    const more = this.moreReadyCallbacks;
+    if (more !== undefined) {
+      this.moreReadyCallbacks = undefined;
+      for (const other of more) other();
     }
     return RESOLVED;
   }
@@ -74,9 +81,15 @@ export class InMemoryQueue implements Queue {
       callback();
       return NOOP;
     }
-    const callbacks = (this.readyCallbacks ??= new Set());
-    callbacks.add(callback);
-    return () => callbacks.delete(callback);
+    if (this.readyCallback === undefined || this.readyCallback === callback) {
+      this.readyCallback = callback;
+      return () => {
+        if (this.readyCallback === callback) this.readyCallback = undefined;
+      };
+    }
+    const more = (this.moreReadyCallbacks ??= new Set());
+    more.add(callback);
+    return () => more.delete(callback);
   }
 }
 
