@@ -1,0 +1,182 @@
+import { Injectable, type BeforeApplicationShutdown, type MessageEvent } from '@nestjs/common';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Observable } from 'rxjs';
+import type { AbstractChannel } from '../../core/channel.js';
+import type { Connection } from '../../core/connection.js';
+import { ChannelContainer } from '../../servers/channel-container.js';
+import { ListenerPump } from '../../sse/listener-pump.js';
+import { SseFrameCache } from '../../sse/sse-frame-cache.js';
+import { streamListenerToResponse, type SseResponseOptions } from '../../sse/sse-response.js';
+import { channelOrNotFound, connectionOrNotFound } from './not-found.js';
+import { SubscriberSink } from './subscriber-sink.js';
+
+/**
+ * Streams channel listeners over HTTP, two ways:
+ *
+ * - `events` / `watchEvents` return an `Observable<MessageEvent>` for your own `@Sse()` handlers;
+ * - `pipe` / `pipeWatch` write SSE frames straight to the response (`@Res()`), the fast path: no
+ *   per-event RxJS or stream machinery, and a client that stops reading leaves its messages in its
+ *   listener's queue instead of in server memory.
+ *
+ * Either way a message is serialized once, however many listeners it was broadcast to; a listener is
+ * started when its stream opens and stopped when the client goes away, and messages sent meanwhile wait
+ * in its queue for the next stream. Unknown ids are a 404 (`NotFoundException` whose body names
+ * `InvalidChannelException` or `InvalidListenerException`), thrown before anything is sent.
+ */
+@Injectable()
+export class EricSseStreams implements BeforeApplicationShutdown {
+  /** The encodings shared by every stream of this service; `hits` / `misses` show the reuse. */
+  readonly frames = new SseFrameCache();
+  private readonly open = new Set<ListenerPump>();
+
+  constructor(private readonly channels: ChannelContainer) {}
+
+  /**
+   * The events of an existing listener, for an `@Sse()` handler:
+   * `@Sse(':c/:l') stream(@Param('c') c: string, @Param('l') l: string) { return this.streams.events(c, l); }`.
+   * Each `MessageEvent` has `type` (the event), `data` (strings as they are, anything else as JSON
+   * text), `retry` and, for messages with an id, `id`. Subscribing starts the listener; unsubscribing
+   * (the client went away) stops it. The Observable completes when the listener is stopped server-side.
+   * @throws NotFoundException for an unknown channel or listener, at once, so Nest answers 404 JSON.
+   */
+  events(channelId: string, listenerId: string): Observable<MessageEvent> {
+    connectionOrNotFound(channelOrNotFound(this.channels, channelId), listenerId);
+    return new Observable<MessageEvent>((subscriber) => {
+      let channel: AbstractChannel;
+      let connection: Connection;
+      try {
+        channel = channelOrNotFound(this.channels, channelId);
+        connection = connectionOrNotFound(channel, listenerId);
+      } catch (error) {
+        subscriber.error(error); // removed between the call and the subscription
+        return;
+      }
+      const pump = this.track(new ListenerPump(channel, connection, new SubscriberSink(subscriber), this.frames));
+      pump.start();
+      return () => {
+        this.open.delete(pump);
+        if (pump.close()) connection.listener.stop();
+      };
+    });
+  }
+
+  /**
+   * Events for a fresh listener added to the channel for this subscription and removed when it ends
+   * (the SPEC's "watch"), for an `@Sse()` handler.
+   * @throws NotFoundException for an unknown channel, at once.
+   */
+  watchEvents(channelId: string): Observable<MessageEvent> {
+    const channel = channelOrNotFound(this.channels, channelId);
+    return new Observable<MessageEvent>((subscriber) => {
+      let pump: ListenerPump | undefined;
+      let listenerId: string | undefined;
+      let ended = false;
+      channel.addListener().then(
+        (listener) => {
+          listenerId = listener.id;
+          if (ended) return removeQuietly(channel, listener.id);
+          pump = this.track(
+            new ListenerPump(channel, channel.getConnection(listener.id), new SubscriberSink(subscriber), this.frames),
+          );
+          pump.start();
+        },
+        (error: unknown) => subscriber.error(error),
+      );
+      return () => {
+        ended = true;
+        if (pump !== undefined) {
+          this.open.delete(pump);
+          pump.close();
+        }
+        if (listenerId !== undefined) removeQuietly(channel, listenerId);
+      };
+    });
+  }
+
+  /**
+   * Streams an existing listener straight to the response; for a handler taking `@Req()` and `@Res()`
+   * (Express or plain `node:http`):
+   * `@Get(':c/:l') stream(@Param('c') c: string, @Param('l') l: string, @Req() req: Request, @Res() res: Response) { this.streams.pipe(req, res, c, l); }`.
+   * Sends the SSE headers at once, starts the listener, writes queued messages in batches, and waits
+   * for `drain` whenever the client is behind. The client leaving stops the listener; the listener
+   * stopping (shutdown, `removeListener`) ends the response.
+   * @throws NotFoundException for an unknown channel or listener, before any header is sent.
+   */
+  pipe(
+    req: IncomingMessage,
+    res: ServerResponse,
+    channelId: string,
+    listenerId: string,
+    options?: SseResponseOptions,
+  ): void {
+    const channel = channelOrNotFound(this.channels, channelId);
+    const connection = connectionOrNotFound(channel, listenerId);
+    const pump = streamListenerToResponse(
+      req,
+      res,
+      channel,
+      connection,
+      this.frames,
+      (clientLeft) => {
+        this.open.delete(pump as ListenerPump);
+        if (clientLeft) connection.listener.stop();
+      },
+      options,
+    );
+    if (pump !== undefined) this.track(pump);
+  }
+
+  /**
+   * `pipe` for a fresh listener added to the channel for this response and removed when it ends.
+   * Resolves once the stream is open (the listener is added first, so a failure to add it can still
+   * be answered with an error status).
+   * @throws NotFoundException for an unknown channel, before any header is sent.
+   */
+  async pipeWatch(
+    req: IncomingMessage,
+    res: ServerResponse,
+    channelId: string,
+    options?: SseResponseOptions,
+  ): Promise<void> {
+    const channel = channelOrNotFound(this.channels, channelId);
+    const listener = await channel.addListener();
+    let pump: ListenerPump | undefined;
+    try {
+      pump = streamListenerToResponse(
+        req,
+        res,
+        channel,
+        channel.getConnection(listener.id),
+        this.frames,
+        () => {
+          this.open.delete(pump as ListenerPump);
+          removeQuietly(channel, listener.id);
+        },
+        options,
+      );
+    } finally {
+      if (pump === undefined) removeQuietly(channel, listener.id); // bad options, or the client left meanwhile
+    }
+    if (pump !== undefined) this.track(pump);
+  }
+
+  /** How many streams of this service are open. */
+  get openStreams(): number {
+    return this.open.size;
+  }
+
+  /** Stops the listener of every stream still open, which ends its response or Observable. */
+  beforeApplicationShutdown(): void {
+    for (const pump of [...this.open]) pump.connection.listener.stop();
+    this.open.clear();
+  }
+
+  private track(pump: ListenerPump): ListenerPump {
+    this.open.add(pump);
+    return pump;
+  }
+}
+
+function removeQuietly(channel: AbstractChannel, listenerId: string): void {
+  if (channel.hasListener(listenerId)) channel.removeListener(listenerId).catch(() => undefined);
+}

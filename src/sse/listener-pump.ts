@@ -1,0 +1,298 @@
+import type { AbstractChannel } from '../core/channel.js';
+import type { Connection } from '../core/connection.js';
+import { NoMessagesException } from '../core/errors.js';
+import { getEricLogger } from '../core/logger.js';
+import type { MessageContract } from '../core/message.js';
+import type { EncodedSseEvent } from './encoded-sse-event.js';
+import type { SseFrameCache } from './sse-frame-cache.js';
+
+/** Where a `ListenerPump` delivers: an HTTP response, an Observable subscriber... */
+export interface SseSink {
+  /** Takes one event of the current batch. */
+  write(event: EncodedSseEvent): void;
+  /** Ends a batch. Returns false when the consumer is full: the pump then waits for `resume()`. */
+  flush(): boolean;
+  /** The listener stopped: the stream is over. */
+  end(): void;
+  /** The listener's `onMessage` or its queue failed: the stream is over. */
+  fail(error: unknown): void;
+}
+
+/** How much a pump takes from a queue in one turn of the event loop before letting others run. */
+export const DEFAULT_MAX_BATCH_BYTES = 64 * 1024;
+
+const IDLE = 0;
+const STREAMING = 1;
+const DONE = 2;
+
+/**
+ * Moves a listener's messages from its queue to a sink, encoded once per message (see `SseFrameCache`).
+ *
+ * Event driven: it wakes when the queue gets a message or the listener stops, never polls. Messages
+ * already queued go out as one batch. While the sink is full it takes nothing from the queue, so
+ * messages for a slow consumer wait in the listener's queue, not in memory of the pump or the sink.
+ * When the listener stops, the sink is ended; when the consumer goes away, `close()` detaches the pump.
+ * Like `AbstractChannel.messageStream`, it calls `listener.onMessage` for each message and honours the
+ * channel's `streamDelaySeconds`.
+ */
+export class ListenerPump {
+  private state = IDLE;
+  private scheduled = false;
+  private paused = false;
+  /** An async pop or `onMessage` is in flight; it runs the pump again when it settles. */
+  private busy = false;
+  /** A batch is being taken from the queue; a stop during it ends the stream once the batch is out. */
+  private inBatch = false;
+  private delayTimer: NodeJS.Timeout | undefined;
+  private cancelReady: (() => void) | undefined;
+  private cancelStop: (() => void) | undefined;
+  private readonly delayMs: number;
+  private readonly wake = (): void => this.schedule();
+  // Ends the stream as soon as the listener stops, so a server-side stop (shutdown, removeListener)
+  // ends the response at once; a batch or an async step in flight ends it when it is done.
+  private readonly stopped = (): void => {
+    if (this.state === STREAMING && !this.inBatch && !this.busy) this.finish();
+  };
+  private readonly endDelay = (): void => {
+    this.delayTimer = undefined;
+    this.run();
+  };
+
+  constructor(
+    private readonly channel: AbstractChannel,
+    readonly connection: Connection,
+    private readonly sink: SseSink,
+    private readonly frames: SseFrameCache,
+    private readonly maxBatchBytes = DEFAULT_MAX_BATCH_BYTES,
+  ) {
+    this.delayMs = channel.streamDelaySeconds * 1000;
+  }
+
+  /** Starts the listener and delivers its messages, those queued while nobody streamed it first. */
+  start(): void {
+    if (this.state !== IDLE) return;
+    this.state = STREAMING;
+    const { listener } = this.connection;
+    listener.start();
+    this.cancelStop = listener.onStop(this.stopped);
+    this.schedule();
+  }
+
+  /** The sink has room again. */
+  resume(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    this.schedule();
+  }
+
+  /**
+   * The consumer went away: stop delivering. The listener is left as it is (the caller stops or
+   * removes it). Returns false when the stream had already ended.
+   */
+  close(): boolean {
+    if (this.state === DONE) return false;
+    this.release();
+    return true;
+  }
+
+  get isStreaming(): boolean {
+    return this.state === STREAMING;
+  }
+
+  private release(): void {
+    this.state = DONE;
+    this.cancelReady?.();
+    this.cancelStop?.();
+    if (this.delayTimer !== undefined) clearTimeout(this.delayTimer);
+    this.cancelReady = this.cancelStop = this.delayTimer = undefined;
+  }
+
+  // Ending runs inside listener.stop() (shutdown, removeListener): a sink that throws must not break it.
+  private finish(): void {
+    this.release();
+    try {
+      this.sink.end();
+    } catch (error) {
+      getEricLogger().error('Ending an SSE stream failed', error);
+    }
+  }
+
+  private failWith(error: unknown): void {
+    if (this.state === DONE) return;
+    this.release();
+    try {
+      this.sink.fail(error);
+    } catch (failure) {
+      getEricLogger().error('Ending an SSE stream failed', failure);
+    }
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.state !== STREAMING) return;
+    this.scheduled = true;
+    scheduleRun(this);
+  }
+
+  /** @internal Called by the scheduler. */
+  runScheduled(): void {
+    this.scheduled = false;
+    this.run();
+  }
+
+  private run(): void {
+    if (this.state !== STREAMING || this.busy) return;
+    const { listener, queue } = this.connection;
+    if (!listener.isRunning()) return this.finish();
+    if (this.paused || this.delayTimer !== undefined) return;
+    this.cancelReady = undefined;
+    if (queue.popNow === undefined || this.delayMs > 0) {
+      void this.deliverOne();
+      return;
+    }
+    let bytes = 0;
+    let count = 0;
+    let msg: MessageContract | undefined;
+    this.inBatch = true;
+    try {
+      // The state is checked per message: a consumer may unsubscribe from inside `write`.
+      while (
+        bytes < this.maxBatchBytes &&
+        this.state === STREAMING &&
+        listener.isRunning() &&
+        (msg = queue.popNow()) !== undefined
+      ) {
+        const handled = listener.onMessage(msg);
+        if (handled !== undefined) {
+          // An async onMessage: what is batched goes first, this message once it is handled.
+          this.inBatch = false;
+          if (count > 0 && !this.sink.flush()) this.paused = true;
+          void this.deliverHandled(msg, handled);
+          return;
+        }
+        const encoded = this.frames.tryEncode(this.channel, msg);
+        if (encoded === undefined) continue;
+        this.sink.write(encoded);
+        bytes += encoded.frame.length;
+        count++;
+      }
+      this.inBatch = false;
+      if (this.state !== STREAMING) return;
+      if (count > 0 && !this.sink.flush()) this.paused = true;
+    } catch (error) {
+      this.inBatch = false;
+      return this.failWith(error);
+    }
+    if (!listener.isRunning()) {
+      this.finish();
+    } else if (this.paused) {
+      // Full: nothing more leaves the queue until the sink drains.
+    } else if (msg !== undefined) {
+      this.schedule(); // the batch is full and more may wait: let other work run first
+    } else {
+      this.cancelReady = queue.onReady(this.wake);
+    }
+  }
+
+  /** The general path: queues without `popNow`, and rate-limited channels. One message per step. */
+  private async deliverOne(): Promise<void> {
+    const { listener, queue } = this.connection;
+    let msg: MessageContract | undefined;
+    this.busy = true;
+    try {
+      if (queue.popNow !== undefined) {
+        msg = queue.popNow();
+      } else {
+        msg = await popOrUndefined(queue.pop());
+        if (msg !== undefined && (this.state !== STREAMING || !listener.isRunning())) {
+          // Stopped or closed while the pop was in flight: give the message back rather than lose it.
+          await queue.push(msg);
+          msg = undefined;
+        }
+      }
+    } catch (error) {
+      this.busy = false;
+      return this.failWith(error);
+    }
+    this.busy = false;
+    if (this.state !== STREAMING) return;
+    if (msg === undefined) {
+      if (!listener.isRunning()) return this.finish();
+      this.cancelReady = queue.onReady(this.wake);
+      return;
+    }
+    let handled: void | Promise<void>;
+    try {
+      handled = listener.onMessage(msg);
+    } catch (error) {
+      return this.failWith(error);
+    }
+    await this.deliverHandled(msg, handled);
+  }
+
+  private async deliverHandled(msg: MessageContract, handled: void | Promise<void>): Promise<void> {
+    if (handled !== undefined) {
+      this.busy = true;
+      try {
+        await handled;
+      } catch (error) {
+        this.busy = false;
+        if (this.state === STREAMING) this.failWith(error);
+        return;
+      }
+      this.busy = false;
+    }
+    if (this.state !== STREAMING) return;
+    const encoded = this.frames.tryEncode(this.channel, msg);
+    try {
+      if (encoded !== undefined) {
+        this.sink.write(encoded);
+        if (!this.sink.flush()) this.paused = true;
+      }
+    } catch (error) {
+      return this.failWith(error);
+    }
+    if (this.delayMs > 0 && this.connection.listener.isRunning()) {
+      this.delayTimer = setTimeout(this.endDelay, this.delayMs);
+      return;
+    }
+    this.run();
+  }
+}
+
+async function popOrUndefined(popped: Promise<MessageContract>): Promise<MessageContract | undefined> {
+  try {
+    return await popped;
+  } catch (error) {
+    if (error instanceof NoMessagesException) return undefined;
+    throw error;
+  }
+}
+
+// One shared macrotask runs every pump woken since the last one: a burst of broadcasts reaches each
+// client as one write, and waking a thousand pumps costs one setImmediate, not a thousand.
+let due: ListenerPump[] = [];
+let spare: ListenerPump[] = [];
+let runScheduled = false;
+
+function scheduleRun(pump: ListenerPump): void {
+  due.push(pump);
+  if (runScheduled) return;
+  runScheduled = true;
+  setImmediate(runDue);
+}
+
+function runDue(): void {
+  runScheduled = false;
+  const pumps = due;
+  due = spare;
+  spare = pumps;
+  for (let i = 0; i < pumps.length; i++) {
+    try {
+      pumps[i].runScheduled();
+    } catch (error) {
+      // A queue failing outside the steps that fail a stream: the other pumps of the turn still run.
+      getEricLogger().error('An SSE stream step failed', error);
+    }
+  }
+  pumps.length = 0;
+}
