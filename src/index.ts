@@ -35,3 +35,6 @@ export * from './sse/sse-frame-cache.js';
 export * from './sse/listener-pump.js';
 export * from './sse/sse-response.js';
 export * from './nest/streaming/eric-sse-streams.js';
+export type { RestErrorBody } from './nest/rest/rest-exception.filter.js';
+export type { RestAck, RestCreated, RestIds } from './nest/rest/rest-operations.js';
+export type { RestChannelSettings } from './nest/rest/rest-body-validation.js';

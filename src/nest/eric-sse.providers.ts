@@ -10,6 +10,7 @@ import { EricSseMessenger } from './eric-sse-messenger.js';
 import { OnMessageListeners } from './on-message/on-message-listeners.js';
 import { OnMessageMetadataAccessor } from './on-message/on-message-metadata.accessor.js';
 import { OnMessageExplorer } from './on-message/on-message.explorer.js';
+import { EricSseStreams } from './streaming/eric-sse-streams.js';
 
 const ERIC_SSE_BACKEND = Symbol('ERIC_SSE_BACKEND');
 
@@ -40,6 +41,7 @@ export const ERIC_SSE_PROVIDERS: Provider[] = [
   OnMessageListeners,
   OnMessageExplorer,
   EricSseMessenger,
+  EricSseStreams,
   EricSseLifecycle,
 ];
 
@@ -49,4 +51,5 @@ export const ERIC_SSE_EXPORTS = [
   ERIC_SSE_CHANNEL_REPOSITORY,
   ChannelContainer,
   EricSseMessenger,
+  EricSseStreams,
 ];

@@ -1,0 +1,125 @@
+import {
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  HttpStatus,
+  Inject,
+  Param,
+  Post,
+  Req,
+  Res,
+  UseFilters,
+  UseGuards,
+  type OnModuleInit,
+  type Type,
+} from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ConnectionsFactory } from '../../core/connection.js';
+import { ChannelContainer } from '../../servers/channel-container.js';
+import { ERIC_SSE_CONNECTIONS_FACTORY } from '../constants.js';
+import type { ResolvedEricSseRestOptions } from '../eric-sse-module-options.js';
+import { EricSseStreams } from '../streaming/eric-sse-streams.js';
+import { installRestBodyGate, markRestRoutes } from './rest-body-gate.js';
+import { RestExceptionFilter } from './rest-exception.filter.js';
+import { RestOperations, type RestAck, type RestCreated, type RestIds } from './rest-operations.js';
+import { requestBodyOf } from './rest-request-body.js';
+
+/**
+ * A controller class serving the REST endpoints at `rest.path`, guarded by `rest.guards`. Made per
+ * module, as the path, guards and body limit differ between modules.
+ */
+export function createRestController(rest: ResolvedEricSseRestOptions): Type {
+  const { bodyLimit } = rest;
+
+  @Controller(rest.path)
+  @UseFilters(RestExceptionFilter)
+  class EricSseRestController implements OnModuleInit {
+    private readonly operations: RestOperations;
+
+    constructor(
+      container: ChannelContainer,
+      @Inject(ERIC_SSE_CONNECTIONS_FACTORY) connectionsFactory: ConnectionsFactory,
+      private readonly streams: EricSseStreams,
+      private readonly adapterHost: HttpAdapterHost,
+    ) {
+      this.operations = new RestOperations(container, connectionsFactory);
+    }
+
+    onModuleInit(): void {
+      installRestBodyGate(this.adapterHost.httpAdapter, EricSseRestController, bodyLimit);
+    }
+
+    @Post('channels')
+    async createChannel(@Req() req: IncomingMessage): Promise<RestCreated> {
+      return this.operations.createChannel(await requestBodyOf(req, bodyLimit));
+    }
+
+    @Get('channels')
+    listChannels(): RestIds {
+      return this.operations.channelIds();
+    }
+
+    @Delete('channels/:channelId')
+    @HttpCode(HttpStatus.NO_CONTENT)
+    removeChannel(@Param('channelId') channelId: string): Promise<void> {
+      return this.operations.removeChannel(channelId);
+    }
+
+    @Get('channels/:channelId/listeners')
+    listListeners(@Param('channelId') channelId: string): RestIds {
+      return this.operations.listenerIds(channelId);
+    }
+
+    @Post('channels/:channelId/listeners')
+    subscribe(@Param('channelId') channelId: string): Promise<RestCreated> {
+      return this.operations.subscribe(channelId);
+    }
+
+    @Post('channels/:channelId/broadcast')
+    @HttpCode(HttpStatus.ACCEPTED)
+    async broadcast(@Param('channelId') channelId: string, @Req() req: IncomingMessage): Promise<RestAck> {
+      return this.operations.broadcast(channelId, await requestBodyOf(req, bodyLimit));
+    }
+
+    @Post('channels/:channelId/listeners/:listenerId/messages')
+    @HttpCode(HttpStatus.ACCEPTED)
+    async dispatch(
+      @Param('channelId') channelId: string,
+      @Param('listenerId') listenerId: string,
+      @Req() req: IncomingMessage,
+    ): Promise<RestAck> {
+      return this.operations.dispatch(channelId, listenerId, await requestBodyOf(req, bodyLimit));
+    }
+
+    @Delete('channels/:channelId/listeners/:listenerId')
+    @HttpCode(HttpStatus.NO_CONTENT)
+    removeListener(@Param('channelId') channelId: string, @Param('listenerId') listenerId: string): Promise<void> {
+      return this.operations.removeListener(channelId, listenerId);
+    }
+
+    @Get('channels/:channelId/listeners/:listenerId/stream')
+    stream(
+      @Param('channelId') channelId: string,
+      @Param('listenerId') listenerId: string,
+      @Req() req: IncomingMessage,
+      @Res() res: ServerResponse,
+    ): void {
+      this.streams.pipe(req, res, channelId, listenerId);
+    }
+
+    @Get('channels/:channelId/watch')
+    watch(
+      @Param('channelId') channelId: string,
+      @Req() req: IncomingMessage,
+      @Res() res: ServerResponse,
+    ): Promise<void> {
+      return this.streams.pipeWatch(req, res, channelId);
+    }
+  }
+
+  if (rest.guards.length > 0) UseGuards(...rest.guards)(EricSseRestController);
+  markRestRoutes(EricSseRestController);
+  return EricSseRestController;
+}
