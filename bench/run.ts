@@ -6,9 +6,10 @@
 import { describeEnvironment } from './environment.js';
 import { inProcess } from './in-process.js';
 import { progress, renderSection } from './report.js';
+import { socket } from './socket.js';
 import type { BenchSuite } from './suite.js';
 
-const SUITES: BenchSuite[] = [inProcess];
+const SUITES: BenchSuite[] = [inProcess, socket];
 
 async function main(args: string[]): Promise<void> {
   if (args.includes('--help') || args.includes('-h')) {

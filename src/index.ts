@@ -38,3 +38,6 @@ export * from './nest/streaming/eric-sse-streams.js';
 export type { RestErrorBody } from './nest/rest/rest-exception.filter.js';
 export type { RestAck, RestCreated, RestIds } from './nest/rest/rest-operations.js';
 export type { RestChannelSettings } from './nest/rest/rest-body-validation.js';
+export * from './nest/transport/eric-socket-transport.js';
+export * from './nest/transport/eric-socket-context.js';
+export * from './nest/transport/eric-socket-client.js';

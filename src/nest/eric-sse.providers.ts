@@ -11,6 +11,7 @@ import { OnMessageListeners } from './on-message/on-message-listeners.js';
 import { OnMessageMetadataAccessor } from './on-message/on-message-metadata.accessor.js';
 import { OnMessageExplorer } from './on-message/on-message.explorer.js';
 import { EricSseStreams } from './streaming/eric-sse-streams.js';
+import { EricSocketTransportBinder } from './transport/eric-socket-transport-binder.js';
 
 const ERIC_SSE_BACKEND = Symbol('ERIC_SSE_BACKEND');
 
@@ -43,6 +44,7 @@ export const ERIC_SSE_PROVIDERS: Provider[] = [
   EricSseMessenger,
   EricSseStreams,
   EricSseLifecycle,
+  EricSocketTransportBinder,
 ];
 
 export const ERIC_SSE_EXPORTS = [

@@ -9,3 +9,4 @@ export * from './socket-errors.js';
 export { claimSocketPath, isListening } from './socket-path.js';
 export * from './socket-server.js';
 export * from './socket-client.js';
+export * from './default-socket-path.js';

@@ -3,6 +3,7 @@ import { InvalidMessageFormat } from '../../core/errors.js';
 import { getEricLogger } from '../../core/logger.js';
 import { assertInteger, assertNonNegativeNumber } from '../../core/validate.js';
 import { formatErrorAnswer } from './error-answer.js';
+import { IdleSweeper, type IdleWatch } from './idle-sweeper.js';
 import type { SocketAnswer, SocketCommandHandler } from './socket-command-handler.js';
 
 export interface SocketConnectionOptions {
@@ -35,35 +36,40 @@ const EMPTY = Buffer.alloc(0);
  * written line by line with backpressure; the stream is ended as soon as the client goes away.
  */
 export class SocketConnection {
-  /** Settles once the socket is closed and any stream it served is released. */
-  readonly closed: Promise<void>;
   private phase: 'reading' | 'answering' | 'streaming' | 'done' = 'reading';
   private chunks: Buffer[] = [];
   private received = 0;
   private stream: AsyncIterator<string> | undefined;
   private wake: (() => void) | undefined;
   private closeRequested = false;
+  private readonly sweeper: IdleSweeper | undefined;
+  private idle: IdleWatch | undefined;
+  private released = false;
+  private closedPromise: Promise<void> | undefined;
+  private resolveClosed: (() => void) | undefined;
 
   constructor(
     readonly socket: Socket,
     private readonly handler: SocketCommandHandler,
     private readonly options: ResolvedSocketConnectionOptions,
+    /** Called once the socket is closed and any stream it served is released. */
+    private readonly onClosed?: () => void,
   ) {
-    this.closed = new Promise((resolve) =>
-      socket.once(
-        'close',
-        () =>
-          void this.onClose().then(
-            () => resolve(),
-            () => resolve(),
-          ),
-      ),
-    );
+    socket.once('close', () => void this.onClose());
     socket.on('error', (error) => getEricLogger().debug(`socket connection error: ${error.message}`));
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('end', () => this.onEnd());
-    socket.on('timeout', () => this.onTimeout());
-    if (options.idleTimeoutMs > 0) socket.setTimeout(options.idleTimeoutMs);
+    socket.on('timeout', () => socket.destroy());
+    if (options.idleTimeoutMs > 0) {
+      this.sweeper = IdleSweeper.for(options.idleTimeoutMs);
+      this.idle = this.sweeper.watch(() => this.onIdle());
+    }
+  }
+
+  /** Settles once the socket is closed and any stream it served is released. */
+  get closed(): Promise<void> {
+    if (this.released) return Promise.resolve();
+    return (this.closedPromise ??= new Promise((resolve) => (this.resolveClosed = resolve)));
   }
 
   /** For server shutdown: a stream ends cleanly, a command still being read is dropped. */
@@ -82,9 +88,11 @@ export class SocketConnection {
   private onData(chunk: Buffer): void {
     if (this.phase !== 'reading') return; // past the limit: the rest is discarded, never buffered
     this.received += chunk.length;
+    if (this.idle !== undefined) this.sweeper?.touch(this.idle);
     if (this.received > this.options.maxCommandBytes) {
       this.chunks = [];
       this.phase = 'done';
+      this.stopIdleWatch();
       this.socket.end(
         formatErrorAnswer(new InvalidMessageFormat(`Command exceeds ${this.options.maxCommandBytes} bytes`)),
       );
@@ -96,7 +104,7 @@ export class SocketConnection {
   private onEnd(): void {
     if (this.phase !== 'reading') return;
     this.phase = 'answering';
-    this.socket.setTimeout(0);
+    this.stopIdleWatch();
     const raw = this.chunks.length === 1 ? (this.chunks[0] as Buffer) : Buffer.concat(this.chunks, this.received);
     this.chunks = [];
     this.handler
@@ -111,15 +119,19 @@ export class SocketConnection {
       });
   }
 
-  private onTimeout(): void {
-    if (this.phase === 'reading') {
-      this.phase = 'done';
-      this.chunks = [];
-      const error = new InvalidMessageFormat(`No complete command within ${this.options.idleTimeoutMs} ms`);
-      this.socket.end(formatErrorAnswer(error), () => this.socket.destroy());
-      return;
-    }
-    this.socket.destroy();
+  private onIdle(): void {
+    this.idle = undefined;
+    if (this.phase !== 'reading') return;
+    this.phase = 'done';
+    this.chunks = [];
+    const error = new InvalidMessageFormat(`No complete command within ${this.options.idleTimeoutMs} ms`);
+    this.socket.end(formatErrorAnswer(error), () => this.socket.destroy());
+  }
+
+  private stopIdleWatch(): void {
+    if (this.idle === undefined) return;
+    this.sweeper?.unwatch(this.idle);
+    this.idle = undefined;
   }
 
   private answer(answer: SocketAnswer): Promise<void> | void {
@@ -178,6 +190,14 @@ export class SocketConnection {
   private async onClose(): Promise<void> {
     this.phase = 'done';
     this.chunks = [];
-    await this.stream?.return?.();
+    this.stopIdleWatch();
+    try {
+      await this.stream?.return?.();
+    } catch (error) {
+      getEricLogger().error('socket stream failed to close', error);
+    }
+    this.released = true;
+    this.resolveClosed?.();
+    this.onClosed?.();
   }
 }

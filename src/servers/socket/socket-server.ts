@@ -41,12 +41,7 @@ export class SocketServer {
     this.container = options.container ?? new ChannelContainer();
     this.handler = new SocketCommandHandler(this.container, options);
     this.connectionOptions = resolveSocketConnectionOptions(options);
-    this.socketFileMode = assertInteger(options.socketFileMode ?? 0o600, 'socketFileMode', 0);
-    if (this.socketFileMode > 0o777) {
-      throw new InvalidConfigurationException(
-        `socketFileMode must be <= 0o777, got 0o${this.socketFileMode.toString(8)}`,
-      );
-    }
+    this.socketFileMode = resolveSocketFileMode(options.socketFileMode);
   }
 
   /** Creates a server on `path` and starts it; resolves once it is listening. */
@@ -100,9 +95,10 @@ export class SocketServer {
   }
 
   private accept(socket: Socket): void {
-    const connection = new SocketConnection(socket, this.handler, this.connectionOptions);
+    const connection: SocketConnection = new SocketConnection(socket, this.handler, this.connectionOptions, () =>
+      this.connections.delete(connection),
+    );
     this.connections.add(connection);
-    void connection.closed.then(() => this.connections.delete(connection));
   }
 
   /** Node removes the file when the server closes; this covers the rest, never touching another server's file. */
@@ -113,6 +109,15 @@ export class SocketServer {
       if (errorCode(error) !== 'ENOENT') throw error;
     }
   }
+}
+
+/** The socket file's permissions: 0o600 unless given; anything but an integer in 0..0o777 is refused. */
+export function resolveSocketFileMode(mode: number | undefined): number {
+  const resolved = assertInteger(mode ?? 0o600, 'socketFileMode', 0);
+  if (resolved > 0o777) {
+    throw new InvalidConfigurationException(`socketFileMode must be <= 0o777, got 0o${resolved.toString(8)}`);
+  }
+  return resolved;
 }
 
 function listen(server: Server, path: string): Promise<void> {
