@@ -53,6 +53,10 @@ async function channelWithListener(path: string): Promise<{ channelId: string; l
   return { channelId, listenerId };
 }
 
+function httpGet(url: string): Promise<IncomingMessage> {
+  return new Promise((resolve, reject) => get(url, resolve).once('error', reject));
+}
+
 /** Reads an HTTP response's body as it arrives until `until` holds. */
 function readUntil(response: IncomingMessage, done: (body: string) => boolean): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -122,13 +126,11 @@ describe('EricSocketTransport: the eric verbs act on the app container', () => {
     expect(moduleApp.get(ChannelContainer).get('news').getConnections()).toHaveLength(1);
   });
 
-  it('an HTTP SSE client receives what a socket command broadcast', async () => {
+  it('an HTTP SSE client on the REST stream route receives what a socket command broadcast', async () => {
     const { url } = await start();
     const path = dir.path();
     const { channelId, listenerId } = await channelWithListener(path);
-    const response = await new Promise<IncomingMessage>((resolve, reject) =>
-      get(`${url}/events/${channelId}/${listenerId}`, resolve).once('error', reject),
-    );
+    const response = await httpGet(`${url}/eric-sse/channels/${channelId}/listeners/${listenerId}/stream`);
     expect(response.statusCode).toBe(200);
     expect(response.headers['content-type']).toMatch(/^text\/event-stream/);
     const received = readUntil(response, (body) => body.includes('from the shell'));
@@ -137,6 +139,24 @@ describe('EricSocketTransport: the eric verbs act on the app container', () => {
     expect(body).toMatch(/event: news\n/);
     expect(body).toMatch(/data: from the shell\n/);
     response.destroy();
+  });
+
+  it('a channel made over REST takes socket commands, and the REST watch route streams them', async () => {
+    const { url, container } = await start();
+    const created = await fetch(`${url}/eric-sse/channels`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{}',
+    });
+    expect(created.status).toBe(201);
+    const { id: channelId } = (await created.json()) as { id: string };
+    const response = await httpGet(`${url}/eric-sse/channels/${channelId}/watch`);
+    await until(() => container.get(channelId).getConnections().length === 1, 'the watch listener');
+    const received = readUntil(response, (body) => body.includes('data: 42'));
+    expect(await send(dir.path(), { v: 'b', c: channelId, t: 'answer', p: 42 })).toBe('ack');
+    expect(await received).toMatch(/event: answer\n(retry: 5\n)?data: 42\n/);
+    response.destroy();
+    await until(() => container.get(channelId).getConnections().length === 0, 'the watch listener to be removed');
   });
 });
 

@@ -1,33 +1,15 @@
-import { Controller, Get, Injectable, Param, Req, Res, type INestApplication, type Type } from '@nestjs/common';
+import { Controller, Injectable, type INestApplication, type Type } from '@nestjs/common';
 import { Ctx, EventPattern, MessagePattern, Payload, RpcException } from '@nestjs/microservices';
 import { Test } from '@nestjs/testing';
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { interval, map, Observable, of, startWith, Subject } from 'rxjs';
 import { EricSseModule } from '../../src/nest/eric-sse.module.js';
-import { EricSseStreams } from '../../src/nest/streaming/eric-sse-streams.js';
 import { EricSocketContext } from '../../src/nest/transport/eric-socket-context.js';
 import {
   EricSocketTransport,
   type EricSocketTransportOptions,
 } from '../../src/nest/transport/eric-socket-transport.js';
 import { ChannelContainer } from '../../src/servers/channel-container.js';
-
-/** Streams a listener over HTTP as the app's own SSE route would. */
-@Controller('events')
-export class StreamController {
-  constructor(private readonly streams: EricSseStreams) {}
-
-  @Get(':channelId/:listenerId')
-  stream(
-    @Param('channelId') channelId: string,
-    @Param('listenerId') listenerId: string,
-    @Req() req: IncomingMessage,
-    @Res() res: ServerResponse,
-  ): void {
-    this.streams.pipe(req, res, channelId, listenerId);
-  }
-}
 
 /** What the `@EventPattern` handlers received, in order. */
 @Injectable()
@@ -149,17 +131,17 @@ export interface TransportApp {
 }
 
 /**
- * A real hybrid Nest app: `EricSseModule`, an SSE route, the pattern handlers, and the eric socket
- * transport on `options.path`, listening on both.
+ * A real hybrid Nest app: `EricSseModule` with its REST routes (under `/eric-sse`), the pattern handlers,
+ * and the eric socket transport on `options.path`, listening on both.
  */
 export async function startTransportApp(
   options: EricSocketTransportOptions,
-  controllers: Type[] = [StreamController, PatternsController],
+  controllers: Type[] = [PatternsController],
 ): Promise<TransportApp> {
   const moduleRef = await Test.createTestingModule({
-    imports: [EricSseModule.forRoot()],
+    imports: [EricSseModule.forRoot({ rest: {} })],
     controllers,
-    providers: [EricSseStreams, Audit],
+    providers: [Audit],
   }).compile();
   const app = moduleRef.createNestApplication({ logger: false });
   const transport = new EricSocketTransport({ idleTimeoutMs: 2000, streamProbeIntervalMs: 20, ...options });
