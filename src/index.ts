@@ -41,3 +41,5 @@ export type { RestChannelSettings } from './nest/rest/rest-body-validation.js';
 export * from './nest/transport/eric-socket-transport.js';
 export * from './nest/transport/eric-socket-context.js';
 export * from './nest/transport/eric-socket-client.js';
+export * from './servers/channel-store.js';
+export * from './redis/index.js';

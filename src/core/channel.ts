@@ -49,14 +49,14 @@ export abstract class AbstractChannel<Adapted = unknown> {
 
   /** Creates a connection for a new listener and returns the listener. */
   async addListener(): Promise<MessageQueueListener> {
-    const connection = this.connectionsFactory.create();
+    const connection = this.connectionsFactory.create(undefined, this.id);
     await this.registerConnection(connection);
     return connection.listener;
   }
 
   /** Creates a connection for an existing listener. */
   async registerListener(listener: MessageQueueListener): Promise<void> {
-    await this.registerConnection(this.connectionsFactory.create(listener));
+    await this.registerConnection(this.connectionsFactory.create(listener, this.id));
   }
 
   /** Rejects a listener id already registered: replacing its connection would drop its queued messages. */
@@ -96,6 +96,24 @@ export abstract class AbstractChannel<Adapted = unknown> {
     return connection;
   }
 
+  /**
+   * The listener's connection, wherever it was registered. Here: `getConnection`. A channel shared
+   * between processes (Redis) also finds listeners another process registered, and attaches them here.
+   * Unknown → `InvalidListenerException`.
+   */
+  resolveConnection(listenerId: string): Promise<Connection> {
+    const connection = this.connections.get(listenerId);
+    if (connection === undefined) {
+      return Promise.reject(new InvalidListenerException(`No listener with id ${listenerId} in channel ${this.id}`));
+    }
+    return Promise.resolve(connection);
+  }
+
+  /** Ids of every listener, in registration order; a shared channel also lists those of other processes. */
+  listListenerIds(): Promise<string[]> {
+    return Promise.resolve([...this.connections.keys()]);
+  }
+
   /** Queues a message for one listener. */
   dispatch(listenerId: string, msg: MessageContract): Promise<void> {
     const connection = this.connections.get(listenerId);
@@ -113,6 +131,13 @@ export abstract class AbstractChannel<Adapted = unknown> {
       if (pushed !== RESOLVED) (pending ??= []).push(pushed);
     }
     return pending === undefined ? RESOLVED : Promise.all(pending).then(() => undefined);
+  }
+
+  /** `broadcast`, resolving with how many listeners the message was queued for. */
+  async broadcastAndCount(msg: MessageContract): Promise<number> {
+    const count = this.connections.size;
+    await this.broadcast(msg);
+    return count;
   }
 
   /**

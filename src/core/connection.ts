@@ -17,11 +17,15 @@ export class Connection {
 
 /** Makes connections: decides which queue a new listener gets. */
 export interface ConnectionsFactory {
-  create(listener?: MessageQueueListener): Connection;
+  /**
+   * `channelId` is the channel the connection is made for (channels always give it): a queue kept
+   * outside this process (Redis) is named after its channel and listener.
+   */
+  create(listener?: MessageQueueListener, channelId?: string): Connection;
 }
 
 export class InMemoryConnectionsFactory implements ConnectionsFactory {
-  create(listener: MessageQueueListener = new MessageQueueListener()): Connection {
+  create(listener: MessageQueueListener = new MessageQueueListener(), _channelId?: string): Connection {
     return new Connection(listener, new InMemoryQueue());
   }
 }

@@ -1,9 +1,22 @@
 import type { AbstractChannel } from '../core/channel.js';
 import { InvalidChannelException } from '../core/errors.js';
+import type { ChannelStore } from './channel-store.js';
 
-/** Holds the channels of an application by id. */
+/**
+ * Holds the channels of an application by id.
+ *
+ * The synchronous methods see the channels held in this process. The async ones (`add`, `resolve`,
+ * `listIds`, `remove`) also go through the container's `ChannelStore` when it has one (a backend shared
+ * by several processes, such as Redis): a channel created by another process is loaded on first use.
+ * Without a store they act on this process's channels alone.
+ */
 export class ChannelContainer {
   private readonly channels = new Map<string, AbstractChannel>();
+
+  constructor(readonly store?: ChannelStore) {
+    // A channel removed by any process is forgotten here, so that it is not served from this process.
+    store?.onRemoved((channelId) => this.channels.delete(channelId));
+  }
 
   /** Rejects a second channel with an id already held. */
   register(channel: AbstractChannel): void {
@@ -37,5 +50,49 @@ export class ChannelContainer {
 
   getAllIds(): string[] {
     return [...this.channels.keys()];
+  }
+
+  /** `register`, and stores the channel in the store: a taken id (here or there) is an `InvalidChannelException`. */
+  async add(channel: AbstractChannel): Promise<void> {
+    if (this.channels.has(channel.id)) {
+      throw new InvalidChannelException(`Channel ${channel.id} is already registered`);
+    }
+    if (this.store !== undefined) await this.store.add(channel);
+    this.registerIterable([channel]);
+  }
+
+  /** The channel held here, else the one the store has (held from then on); unknown → `InvalidChannelException`. */
+  resolve(channelId: string): Promise<AbstractChannel> {
+    const channel = this.channels.get(channelId);
+    if (channel !== undefined) return Promise.resolve(channel);
+    if (this.store === undefined) {
+      return Promise.reject(new InvalidChannelException(`No channel with id ${channelId}`));
+    }
+    return this.load(this.store, channelId);
+  }
+
+  /** Ids of every channel: the store's when there is one, else those held here. */
+  listIds(): Promise<string[]> {
+    return this.store === undefined ? Promise.resolve(this.getAllIds()) : this.store.listIds();
+  }
+
+  /**
+   * Removes the channel here and from the store (which ends its streams in every process). Unknown
+   * here and there → `InvalidChannelException`. Listeners held here are left to the caller.
+   */
+  async remove(channelId: string): Promise<void> {
+    const stored = this.store === undefined ? false : await this.store.remove(channelId);
+    const held = this.channels.delete(channelId);
+    if (!held && !stored) throw new InvalidChannelException(`No channel with id ${channelId}`);
+  }
+
+  private async load(store: ChannelStore, channelId: string): Promise<AbstractChannel> {
+    const loaded = await store.load(channelId);
+    if (loaded === undefined) throw new InvalidChannelException(`No channel with id ${channelId}`);
+    // Two concurrent loads of one id: the first one registered wins, so every caller gets one object.
+    const held = this.channels.get(channelId);
+    if (held !== undefined) return held;
+    this.channels.set(channelId, loaded);
+    return loaded;
   }
 }

@@ -1,0 +1,11 @@
+export * from './redis-backend-options.js';
+export * from './redis-backend.js';
+export { defaultRetryStrategy, DEFAULT_COMMAND_TIMEOUT_MS } from './redis-clients.js';
+export * from './redis-keys.js';
+export * from './redis-queue.js';
+export * from './redis-connections-factory.js';
+export * from './redis-storage.js';
+export * from './redis-channels.js';
+export { RedisChannelLink } from './redis-channel-link.js';
+export * from './redis-channel-repository.js';
+export type { ControlMessage } from './redis-wake-hub.js';

@@ -1,0 +1,184 @@
+import type { AbstractChannel } from '../core/channel.js';
+import type { Connection } from '../core/connection.js';
+import { InvalidChannelException, InvalidConfigurationException, InvalidListenerException } from '../core/errors.js';
+import type { MessageContract } from '../core/message.js';
+import { encodeMessage } from '../persistence/message-codec.js';
+import type { RedisBackend } from './redis-backend.js';
+import { redisCall } from './redis-errors.js';
+import { RedisQueue } from './redis-queue.js';
+
+/** What a Redis channel class lets its link do on the plain (local) channel underneath. */
+export interface LocalChannelOps {
+  /** `AbstractChannel.registerConnection` of the class below: registers here only. */
+  register(connection: Connection): Promise<void>;
+  /** `AbstractChannel.removeListener` of the class below: removes and stops here only. */
+  remove(listenerId: string): Promise<void>;
+}
+
+/**
+ * The Redis side of one channel, shared by the Redis channel classes. Redis holds the truth (the
+ * channel's listeners, in order, with their type names, and their queues); the channel object holds the
+ * listeners this process attached: those registered here and those it resolved.
+ */
+export class RedisChannelLink {
+  private readonly resolving = new Map<string, Promise<Connection>>();
+
+  constructor(
+    readonly backend: RedisBackend,
+    private readonly channel: AbstractChannel,
+    private readonly local: LocalChannelOps,
+  ) {}
+
+  /**
+   * Stores the listener in the channel (a listener already stored with the same type is re-attached,
+   * queue kept: that is how a restarted process takes its listeners back), then attaches it here.
+   */
+  async register(connection: Connection): Promise<void> {
+    const { channel, backend } = this;
+    const { listener, queue } = connection;
+    if (channel.hasListener(listener.id)) {
+      throw new InvalidListenerException(`Listener ${listener.id} is already registered in channel ${channel.id}`);
+    }
+    if (
+      !(queue instanceof RedisQueue) ||
+      queue.channelId !== channel.id ||
+      queue.listenerId !== listener.id ||
+      !backend.owns(queue)
+    ) {
+      throw new InvalidConfigurationException(
+        `Channel ${channel.id} is kept in Redis: its connections must come from its RedisConnectionsFactory`,
+      );
+    }
+    const typeName = backend.listenerRegistry.typeNameOf(listener);
+    const { keys } = backend;
+    const answer = String(
+      await redisCall(`register listener ${listener.id} in channel ${channel.id}`, () =>
+        backend.scripts.run(
+          'ericSseRegisterListener',
+          [keys.channels, keys.listeners(channel.id), keys.listenerTypes(channel.id), keys.seq],
+          [channel.id, listener.id, typeName],
+        ),
+      ),
+    );
+    if (answer === 'no-channel') throw noChannel(channel.id);
+    if (answer.startsWith('existing:')) {
+      const stored = answer.slice('existing:'.length);
+      if (stored !== typeName) {
+        throw new InvalidListenerException(
+          `Listener ${listener.id} of channel ${channel.id} is stored as a ${stored}, not a ${typeName}`,
+        );
+      }
+    }
+    await this.local.register(connection);
+  }
+
+  /** Removes the listener and its queue from Redis; every process stops its streams. */
+  async remove(listenerId: string): Promise<void> {
+    const { channel, backend } = this;
+    const { keys } = backend;
+    const removed = await redisCall(`remove listener ${listenerId} from channel ${channel.id}`, () =>
+      backend.scripts.run(
+        'ericSseRemoveListener',
+        [keys.channels, keys.listeners(channel.id), keys.listenerTypes(channel.id), keys.queue(channel.id, listenerId)],
+        [channel.id, listenerId, keys.control, JSON.stringify({ rl: [channel.id, listenerId] })],
+      ),
+    );
+    await this.detach(listenerId);
+    if (removed === -1) throw noChannel(channel.id);
+    if (removed === 0) throw noListener(listenerId, channel.id);
+  }
+
+  async dispatch(listenerId: string, msg: MessageContract): Promise<void> {
+    const { channel, backend } = this;
+    const { keys } = backend;
+    const encoded = JSON.stringify(encodeMessage(msg));
+    const queued = await redisCall(`dispatch to listener ${listenerId} of channel ${channel.id}`, () =>
+      backend.scripts.run(
+        'ericSseDispatch',
+        [keys.channels, keys.listeners(channel.id), keys.queue(channel.id, listenerId)],
+        [channel.id, listenerId, encoded, keys.wake(channel.id), `d:${listenerId}`],
+      ),
+    );
+    if (queued === -1) throw noChannel(channel.id);
+    if (queued === 0) throw noListener(listenerId, channel.id);
+  }
+
+  /** One script, however many listeners: resolves with how many the message was queued for. */
+  async broadcast(msg: MessageContract): Promise<number> {
+    const { channel, backend } = this;
+    const { keys } = backend;
+    const encoded = JSON.stringify(encodeMessage(msg));
+    const count = Number(
+      await redisCall(`broadcast on channel ${channel.id}`, () =>
+        backend.scripts.run(
+          'ericSseBroadcast',
+          [keys.channels, keys.listeners(channel.id)],
+          [channel.id, keys.queuePrefix(channel.id), encoded, keys.wake(channel.id)],
+        ),
+      ),
+    );
+    if (count === -1) throw noChannel(channel.id);
+    return count;
+  }
+
+  /** The attached connection, else the listener loaded from Redis and attached (as the class it was stored as). */
+  resolve(listenerId: string): Promise<Connection> {
+    if (this.channel.hasListener(listenerId)) return Promise.resolve(this.channel.getConnection(listenerId));
+    let pending = this.resolving.get(listenerId);
+    if (pending === undefined) {
+      pending = this.load(listenerId).finally(() => this.resolving.delete(listenerId));
+      this.resolving.set(listenerId, pending);
+    }
+    return pending;
+  }
+
+  async listListenerIds(): Promise<string[]> {
+    const { channel, backend } = this;
+    const { keys } = backend;
+    const ids = await redisCall(`list the listeners of channel ${channel.id}`, () =>
+      backend.scripts.run('ericSseListListeners', [keys.channels, keys.listeners(channel.id)], [channel.id]),
+    );
+    if (!Array.isArray(ids)) throw noChannel(channel.id);
+    return ids as string[];
+  }
+
+  /** Forgets an attached listener here (it was removed): stops it, which ends its streams in this process. */
+  async detach(listenerId: string): Promise<void> {
+    if (!this.channel.hasListener(listenerId)) return;
+    const { queue } = this.channel.getConnection(listenerId);
+    await this.local.remove(listenerId);
+    if (queue instanceof RedisQueue) queue.dispose();
+  }
+
+  /** Forgets every attached listener (the channel was removed). */
+  async detachAll(): Promise<void> {
+    for (const { listener } of this.channel.getConnections()) await this.detach(listener.id);
+  }
+
+  private async load(listenerId: string): Promise<Connection> {
+    const { channel, backend } = this;
+    const { keys } = backend;
+    const stored = await redisCall(`load listener ${listenerId} of channel ${channel.id}`, () =>
+      backend.scripts.run(
+        'ericSseLoadListener',
+        [keys.channels, keys.listenerTypes(channel.id)],
+        [channel.id, listenerId],
+      ),
+    );
+    if (stored === -1) throw noChannel(channel.id);
+    if (stored === 0) throw noListener(listenerId, channel.id);
+    const listener = backend.listenerRegistry.create(String(stored), listenerId);
+    if (channel.hasListener(listenerId)) return channel.getConnection(listenerId); // registered here meanwhile
+    const connection = backend.connectionsFactory.create(listener, channel.id);
+    await this.local.register(connection);
+    return connection;
+  }
+}
+
+function noChannel(channelId: string): InvalidChannelException {
+  return new InvalidChannelException(`No channel with id ${channelId}`);
+}
+
+function noListener(listenerId: string, channelId: string): InvalidListenerException {
+  return new InvalidListenerException(`No listener with id ${listenerId} in channel ${channelId}`);
+}

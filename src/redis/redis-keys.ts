@@ -1,0 +1,62 @@
+/**
+ * Every Redis key and pub/sub channel the backend uses, under one prefix (default `eric-sse:`), so that
+ * several applications (or tests) can share one Redis.
+ *
+ * - `<p>seq`: a counter that orders channels and listeners by creation.
+ * - `<p>channels`: hash, channel id → `{ kind, data }` (JSON); `<p>channel-order`: sorted set of channel ids.
+ * - `<p>listeners:<c>`: sorted set of the channel's listener ids, in registration order;
+ *   `<p>listener-types:<c>`: hash, listener id → the type name its class is registered under.
+ * - `<p>queue:<c>:<listener id>`: list, the listener's pending messages (encoded by `message-codec`).
+ * - `<p>wake:<c>`: pub/sub, "a message may be waiting" (`d:<listener id>` after a dispatch, `b` after a broadcast).
+ * - `<p>control`: pub/sub, removals every process must act on (JSON `{ rc }` / `{ rl }`).
+ * - `<p>kv:<namespace>:data` / `:order`: the `RedisStorage` of that namespace.
+ *
+ * `<c>` is the channel id with `%` and `:` escaped (`%25`, `%3A`), so that the first `:` after it always
+ * ends it: channel `a:b` and listener `c` never share a key with channel `a` and listener `b:c`.
+ */
+export class RedisKeys {
+  readonly seq: string;
+  readonly channels: string;
+  readonly channelOrder: string;
+  readonly control: string;
+
+  constructor(readonly prefix: string) {
+    this.seq = `${prefix}seq`;
+    this.channels = `${prefix}channels`;
+    this.channelOrder = `${prefix}channel-order`;
+    this.control = `${prefix}control`;
+  }
+
+  listeners(channelId: string): string {
+    return `${this.prefix}listeners:${escapeChannelId(channelId)}`;
+  }
+
+  listenerTypes(channelId: string): string {
+    return `${this.prefix}listener-types:${escapeChannelId(channelId)}`;
+  }
+
+  /** The queue keys of a channel all start with this; the listener id follows. */
+  queuePrefix(channelId: string): string {
+    return `${this.prefix}queue:${escapeChannelId(channelId)}:`;
+  }
+
+  queue(channelId: string, listenerId: string): string {
+    return this.queuePrefix(channelId) + listenerId;
+  }
+
+  wake(channelId: string): string {
+    return `${this.prefix}wake:${escapeChannelId(channelId)}`;
+  }
+
+  storageData(namespace: string): string {
+    return `${this.prefix}kv:${namespace}:data`;
+  }
+
+  storageOrder(namespace: string): string {
+    return `${this.prefix}kv:${namespace}:order`;
+  }
+}
+
+function escapeChannelId(channelId: string): string {
+  return channelId.replaceAll('%', '%25').replaceAll(':', '%3A');
+}

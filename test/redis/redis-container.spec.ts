@@ -1,0 +1,89 @@
+import { afterAll, afterEach, beforeAll, expect, it } from '@jest/globals';
+import {
+  ChannelContainer,
+  InvalidChannelException,
+  Message,
+  RedisSSEChannel,
+  type RedisBackend,
+  type SSEEvent,
+} from '../../src/index.js';
+import { RedisServer, describeWithRedis } from './redis-server.js';
+import { Backends, uniquePrefix } from './support.js';
+
+describeWithRedis('ChannelContainer over a RedisChannelRepository', () => {
+  let server: RedisServer;
+  const backends = new Backends();
+  let a: RedisBackend;
+  let b: RedisBackend;
+  let onA: ChannelContainer;
+  let onB: ChannelContainer;
+
+  beforeAll(async () => {
+    server = await RedisServer.start();
+  });
+  afterAll(async () => {
+    await server.dispose();
+  });
+  afterEach(async () => {
+    await backends.closeAll();
+  });
+
+  async function twoProcesses(): Promise<void> {
+    const prefix = uniquePrefix();
+    a = await backends.connect(server.url, prefix);
+    b = await backends.connect(server.url, prefix);
+    onA = new ChannelContainer(a.channelRepository);
+    onB = new ChannelContainer(b.channelRepository);
+  }
+
+  it('adds a channel every process resolves and lists', async () => {
+    await twoProcesses();
+    const channel = a.channelRepository.create({ channelId: 'news' });
+    await onA.add(channel);
+    expect(onA.get('news')).toBe(channel);
+    expect(onB.has('news')).toBe(false);
+    const resolved = await onB.resolve('news');
+    expect(resolved).toBeInstanceOf(RedisSSEChannel);
+    expect(onB.get('news')).toBe(resolved);
+    expect(await Promise.all([onB.resolve('news'), onB.resolve('news')])).toEqual([resolved, resolved]);
+    expect(await onB.listIds()).toEqual(['news']);
+  });
+
+  it('refuses a taken id, held here or stored by another process', async () => {
+    await twoProcesses();
+    await onA.add(a.channelRepository.create({ channelId: 'x' }));
+    await expect(onA.add(a.channelRepository.create({ channelId: 'x' }))).rejects.toBeInstanceOf(
+      InvalidChannelException,
+    );
+    await expect(onB.add(b.channelRepository.create({ channelId: 'x' }))).rejects.toThrow(/already exists/);
+    expect(onB.has('x')).toBe(false);
+  });
+
+  it('rejects unknown ids with InvalidChannelException', async () => {
+    await twoProcesses();
+    await expect(onA.resolve('nope')).rejects.toBeInstanceOf(InvalidChannelException);
+    await expect(onA.remove('nope')).rejects.toBeInstanceOf(InvalidChannelException);
+  });
+
+  it('forgets, in every process, a channel one of them removed, and ends its streams there', async () => {
+    await twoProcesses();
+    const channel = a.channelRepository.create({ channelId: 'short-lived' });
+    await onA.add(channel);
+    const listener = await channel.addListener();
+    const remote = await onB.resolve('short-lived');
+    const { listener: streamed } = await remote.resolveConnection(listener.id);
+    streamed.start();
+    const events: SSEEvent[] = [];
+    const ended = (async () => {
+      for await (const event of remote.messageStream(streamed) as AsyncIterable<SSEEvent>) events.push(event);
+    })();
+    await channel.dispatch(listener.id, new Message('before'));
+    await onA.remove('short-lived');
+    await ended;
+    expect(events.map((e) => e.event)).toEqual(['before']);
+    expect(onA.has('short-lived')).toBe(false);
+    expect(onB.has('short-lived')).toBe(false);
+    expect(await onB.listIds()).toEqual([]);
+    await expect(onB.resolve('short-lived')).rejects.toBeInstanceOf(InvalidChannelException);
+  });
+});

@@ -1,0 +1,178 @@
+import { afterAll, afterEach, beforeAll, expect, it } from '@jest/globals';
+import {
+  InvalidConfigurationException,
+  Message,
+  MessageQueueListener,
+  NoMessagesException,
+  RedisConnectionsFactory,
+  RedisQueue,
+  RepositoryError,
+  SignedMessage,
+  setEricLogger,
+  UniqueMessage,
+  type RedisBackend,
+} from '../../src/index.js';
+import { RedisServer, describeWithRedis } from './redis-server.js';
+import { Backends, uniquePrefix } from './support.js';
+
+/** Resolves when `queue.onReady` calls back. */
+function ready(queue: RedisQueue): Promise<void> {
+  return new Promise((resolve) => queue.onReady(resolve));
+}
+
+describeWithRedis('RedisQueue', () => {
+  let server: RedisServer;
+  const backends = new Backends();
+  let a: RedisBackend;
+  let b: RedisBackend;
+
+  beforeAll(async () => {
+    server = await RedisServer.start();
+  });
+  afterAll(async () => {
+    await server.dispose();
+  });
+  afterEach(async () => {
+    setEricLogger();
+    await backends.closeAll();
+  });
+
+  async function twoProcesses(): Promise<void> {
+    const prefix = uniquePrefix();
+    a = await backends.connect(server.url, prefix);
+    b = await backends.connect(server.url, prefix);
+  }
+
+  it('is FIFO and rejects pop on an empty queue with NoMessagesException', async () => {
+    await twoProcesses();
+    const queue = new RedisQueue(a, 'c', 'l');
+    await expect(queue.pop()).rejects.toBeInstanceOf(NoMessagesException);
+    await queue.push(new Message('one'));
+    await queue.push(new Message('two', [2]));
+    expect(await queue.length()).toBe(2);
+    expect(await queue.peekAll()).toEqual([new Message('one'), new Message('two', [2])]);
+    expect(await queue.pop()).toEqual(new Message('one'));
+    expect(await queue.pop()).toEqual(new Message('two', [2]));
+    await expect(queue.pop()).rejects.toBeInstanceOf(NoMessagesException);
+  });
+
+  it('keeps message classes, senders and ids', async () => {
+    await twoProcesses();
+    const queue = new RedisQueue(a, 'c', 'l');
+    const signed = new SignedMessage('alice', 'hello', { text: 'hi' });
+    const unique = new UniqueMessage(new Message('note', 'n'), 'bob', 'id-1');
+    await queue.push(signed);
+    await queue.push(unique);
+    const first = await queue.pop();
+    const second = await queue.pop();
+    expect(first).toBeInstanceOf(SignedMessage);
+    expect(first).toEqual(signed);
+    expect(second).toBeInstanceOf(UniqueMessage);
+    expect(second).toEqual(unique);
+  });
+
+  it('is one list for every process: what one pushes, another pops', async () => {
+    await twoProcesses();
+    await new RedisQueue(a, 'c', 'l').push(new Message('x'));
+    expect(await new RedisQueue(b, 'c', 'l').pop()).toEqual(new Message('x'));
+    expect(await new RedisQueue(a, 'c', 'other').length()).toBe(0);
+    expect(await new RedisQueue(a, 'c:other', 'l').length()).toBe(0);
+  });
+
+  it('onReady calls back once a message is waiting already', async () => {
+    await twoProcesses();
+    const queue = new RedisQueue(a, 'c', 'l');
+    await queue.push(new Message('waiting'));
+    await ready(queue);
+    expect(await queue.pop()).toEqual(new Message('waiting'));
+  });
+
+  it('onReady calls back when another process pushes, also after an empty pop', async () => {
+    await twoProcesses();
+    const queue = new RedisQueue(a, 'c', 'l');
+    const other = new RedisQueue(b, 'c', 'l');
+    const first = ready(queue);
+    await other.push(new Message('one'));
+    await first;
+    expect(await queue.pop()).toEqual(new Message('one'));
+    await expect(queue.pop()).rejects.toBeInstanceOf(NoMessagesException);
+    const second = ready(queue);
+    await other.push(new Message('two'));
+    await second;
+    expect(await queue.pop()).toEqual(new Message('two'));
+  });
+
+  it('calls back every waiting callback once, and not a cancelled one', async () => {
+    await twoProcesses();
+    const queue = new RedisQueue(a, 'c', 'l');
+    await expect(queue.pop()).rejects.toBeInstanceOf(NoMessagesException);
+    const calls: string[] = [];
+    queue.onReady(() => calls.push('first'));
+    queue.onReady(() => calls.push('second'));
+    const cancel = queue.onReady(() => calls.push('cancelled'));
+    cancel();
+    const last = ready(queue);
+    await new RedisQueue(b, 'c', 'l').push(new Message('go'));
+    await last;
+    expect(calls).toEqual(['first', 'second']);
+    await new RedisQueue(b, 'c', 'l').push(new Message('again'));
+    await ready(queue);
+    expect(calls).toEqual(['first', 'second']);
+  });
+
+  it('gives each message to one popper only, across processes', async () => {
+    await twoProcesses();
+    const pusher = new RedisQueue(a, 'c', 'l');
+    const sent = Array.from({ length: 300 }, (_, i) => i);
+    await Promise.all(sent.map((i) => pusher.push(new Message('m', i))));
+    const drain = async (queue: RedisQueue): Promise<number[]> => {
+      const got: number[] = [];
+      for (;;) {
+        try {
+          got.push((await queue.pop()).payload as number);
+        } catch (error) {
+          if (error instanceof NoMessagesException) return got;
+          throw error;
+        }
+      }
+    };
+    const poppers = [a, a, b, b].map((backend) => new RedisQueue(backend, 'c', 'l'));
+    const results = await Promise.all(poppers.map(drain));
+    const all = results.flat().sort((x, y) => x - y);
+    expect(all).toEqual(sent);
+    for (const got of results) expect(got).toEqual([...got].sort((x, y) => x - y)); // each in order
+  });
+
+  it('drops a stored message it cannot decode with a RepositoryError, and goes on with the next', async () => {
+    await twoProcesses();
+    const logged: string[] = [];
+    setEricLogger({ debug: () => {}, error: (message) => logged.push(message) });
+    const queue = new RedisQueue(a, 'c', 'l');
+    await a.client.rpush(queue.key, '{"kind":"nonsense"}');
+    await queue.push(new Message('fine'));
+    await expect(queue.pop()).rejects.toThrow(RepositoryError);
+    expect(await queue.pop()).toEqual(new Message('fine'));
+    expect(logged).toEqual([expect.stringMatching(/decode a message of listener l \(dropped\)/)]);
+  });
+
+  it('rejects push with RepositoryError and pop with NoMessagesException when Redis is unreachable', async () => {
+    await twoProcesses();
+    const queue = new RedisQueue(a, 'c', 'l');
+    await a.close();
+    await expect(queue.push(new Message('x'))).rejects.toThrow(RepositoryError);
+    await expect(queue.pop()).rejects.toThrow(NoMessagesException);
+    await expect(queue.length()).rejects.toThrow(RepositoryError);
+  });
+
+  it('is made by RedisConnectionsFactory for a channel and listener', async () => {
+    await twoProcesses();
+    const factory = new RedisConnectionsFactory(a);
+    const listener = new MessageQueueListener('l1');
+    const connection = factory.create(listener, 'chan');
+    expect(connection.listener).toBe(listener);
+    expect(connection.queue).toBeInstanceOf(RedisQueue);
+    expect((connection.queue as RedisQueue).key).toBe(a.keys.queue('chan', 'l1'));
+    expect(factory.create(undefined, 'chan').listener).toBeInstanceOf(MessageQueueListener);
+    expect(() => factory.create(listener)).toThrow(InvalidConfigurationException);
+  });
+});
