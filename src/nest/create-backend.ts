@@ -1,3 +1,4 @@
+import type { AbstractChannel } from '../core/channel.js';
 import { InMemoryConnectionsFactory, type ConnectionsFactory } from '../core/connection.js';
 import { ConnectionRepository } from '../persistence/connection-repository.js';
 import { InMemoryStorage } from '../persistence/in-memory-storage.js';
@@ -5,24 +6,80 @@ import { KvListenerRepository } from '../persistence/kv-listener-repository.js';
 import { KvQueueRepository } from '../persistence/kv-queue-repository.js';
 import type { KvStorage } from '../persistence/kv-storage.js';
 import { PrefixedStorage } from '../persistence/prefixed-storage.js';
+import type { ChannelRepository } from '../persistence/repositories.js';
 import { SSEChannelRepository } from '../persistence/sse-channel-repository.js';
+import { SimpleDistributedApplicationChannel } from '../prefabs/simple-distributed-application.js';
+import { SSEChannel } from '../prefabs/sse-channel.js';
+import { RedisBackend } from '../redis/redis-backend.js';
+import { RedisSSEChannel, RedisSimpleDistributedApplicationChannel } from '../redis/redis-channels.js';
+import type { ChannelStore } from '../servers/channel-store.js';
 import type { ResolvedEricSseOptions } from './eric-sse-module-options.js';
+
+/** The channel classes the module makes: plain SSE channels, and the ones `@OnMessage` listeners join. */
+export type EricSseChannelKind = 'sse' | 'distributed-application';
+
+/** What the module's channels are made of. */
+export interface EricSseChannelSettings {
+  /** Default: a fresh UUID. */
+  id?: string;
+  streamDelaySeconds?: number;
+  retryTimeoutMilliseconds?: number;
+}
 
 /** Where the module's listeners queue and its channels are stored. */
 export interface EricSseBackend {
   connectionsFactory: ConnectionsFactory;
-  channelRepository: SSEChannelRepository;
+  channelRepository: ChannelRepository;
+  /** Where the `ChannelContainer` finds channels shared with other instances (Redis); undefined in memory. */
+  channelStore: ChannelStore | undefined;
+  /** Makes a channel of this backend, not registered anywhere yet. */
+  createChannel(kind: EricSseChannelKind, settings?: EricSseChannelSettings): AbstractChannel;
+  /** Releases what the backend holds (Redis connections). */
+  close(): Promise<void>;
 }
 
 /**
- * The one place that picks the backend from the options: in memory unless a connections factory or a
- * storage is given. A Redis backend slots in here.
+ * The one place that picks the backend from the options: Redis when `redis` is given, else in memory
+ * (with the given connections factory and storage, if any).
  */
-export function createEricSseBackend(options: ResolvedEricSseOptions): EricSseBackend {
+export async function createEricSseBackend(options: ResolvedEricSseOptions): Promise<EricSseBackend> {
+  if (options.redis !== undefined) {
+    return redisBackend(
+      await RedisBackend.connect({ redis: options.redis.connection, keyPrefix: options.redis.keyPrefix }),
+    );
+  }
+  return inMemoryBackend(options);
+}
+
+function inMemoryBackend(options: ResolvedEricSseOptions): EricSseBackend {
   const connectionsFactory = options.connectionsFactory ?? new InMemoryConnectionsFactory();
   return {
     connectionsFactory,
     channelRepository: createChannelRepository(options.storage ?? new InMemoryStorage(), connectionsFactory),
+    channelStore: undefined,
+    createChannel(kind, { id, streamDelaySeconds, retryTimeoutMilliseconds } = {}) {
+      const settings = { channelId: id, streamDelaySeconds, retryTimeoutMilliseconds, connectionsFactory };
+      return kind === 'sse' ? new SSEChannel(settings) : new SimpleDistributedApplicationChannel(settings);
+    },
+    close: async () => {},
+  };
+}
+
+function redisBackend(redis: RedisBackend): EricSseBackend {
+  const repository = redis.channelRepository;
+  return {
+    connectionsFactory: redis.connectionsFactory,
+    channelRepository: repository,
+    channelStore: repository,
+    createChannel(kind, { id, streamDelaySeconds, retryTimeoutMilliseconds } = {}) {
+      return repository.create({
+        kind: kind === 'sse' ? RedisSSEChannel.kind : RedisSimpleDistributedApplicationChannel.kind,
+        channelId: id,
+        streamDelaySeconds,
+        retryTimeoutMilliseconds,
+      });
+    },
+    close: () => redis.close(),
   };
 }
 

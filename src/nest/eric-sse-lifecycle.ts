@@ -1,4 +1,5 @@
 import {
+  Inject,
   Injectable,
   Logger,
   type BeforeApplicationShutdown,
@@ -7,10 +8,15 @@ import {
 } from '@nestjs/common';
 import { getEricLogger, setEricLogger } from '../core/logger.js';
 import { ChannelContainer } from '../servers/channel-container.js';
+import { ERIC_SSE_BACKEND } from './backend-token.js';
+import type { EricSseBackend } from './create-backend.js';
 import { toEricLogger } from './nest-eric-logger.js';
 import { OnMessageListeners } from './on-message/on-message-listeners.js';
 
-/** Points the core's logger at Nest's while the module lives, and ends every stream on shutdown. */
+/**
+ * Points the core's logger at Nest's while the module lives, ends every stream on shutdown, then
+ * releases the backend (closes the Redis connections).
+ */
 @Injectable()
 export class EricSseLifecycle implements OnModuleInit, BeforeApplicationShutdown, OnApplicationShutdown {
   private readonly ericLogger = toEricLogger(new Logger('EricSse'));
@@ -18,6 +24,7 @@ export class EricSseLifecycle implements OnModuleInit, BeforeApplicationShutdown
   constructor(
     private readonly container: ChannelContainer,
     private readonly listeners: OnMessageListeners,
+    @Inject(ERIC_SSE_BACKEND) private readonly backend: EricSseBackend,
   ) {}
 
   onModuleInit(): void {
@@ -35,7 +42,12 @@ export class EricSseLifecycle implements OnModuleInit, BeforeApplicationShutdown
     await this.listeners.stopAll();
   }
 
-  onApplicationShutdown(): void {
-    if (getEricLogger() === this.ericLogger) setEricLogger();
+  /** Runs after the HTTP server and the microservices closed: nothing uses the backend any more. */
+  async onApplicationShutdown(): Promise<void> {
+    try {
+      await this.backend.close();
+    } finally {
+      if (getEricLogger() === this.ericLogger) setEricLogger();
+    }
   }
 }

@@ -38,11 +38,12 @@ export class EricSseMessenger {
     }
     const channel =
       channelId !== undefined
-        ? this.container.get(channelId)
+        ? await this.container.resolve(channelId)
         : this.listeners.has(fromListenerId)
           ? this.listeners.channelOf(fromListenerId)
-          : this.container.get(this.options.onMessageChannel);
-    channel.getListener(fromListenerId);
+          : await this.container.resolve(this.options.onMessageChannel);
+    // Also a listener another instance registered (on a shared backend).
+    await channel.resolveConnection(fromListenerId);
     await channel.dispatch(toListenerId, new SignedMessage(fromListenerId, msg.type, msg.payload));
   }
 

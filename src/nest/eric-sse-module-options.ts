@@ -1,4 +1,5 @@
 import type { CanActivate, FactoryProvider, ModuleMetadata, Type } from '@nestjs/common';
+import type { RedisOptions } from 'ioredis';
 import type { ConnectionsFactory } from '../core/connection.js';
 import type { KvStorage } from '../persistence/kv-storage.js';
 
@@ -30,6 +31,13 @@ export interface EricSseModuleOptions {
   connectionsFactory?: ConnectionsFactory;
   /** Storage behind the channel repository. Default `InMemoryStorage`. */
   storage?: KvStorage;
+  /**
+   * Keeps channels, listeners and queues in Redis, shared by every instance of the application given the
+   * same Redis and `keyPrefix`: a `redis://` URL or ioredis options. Not with `storage` or `connectionsFactory`.
+   */
+  redis?: string | RedisOptions;
+  /** Starts every Redis key and pub/sub channel of the module (with `redis`). Default `'eric-sse:'`. */
+  keyPrefix?: string;
   /** REST endpoints; off unless given. */
   rest?: false | EricSseRestOptions;
   /** Registers the module globally. Default true. */
@@ -70,6 +78,8 @@ export interface ResolvedEricSseOptions {
   connectionsFactory: ConnectionsFactory | undefined;
   /** As given; the backend supplies the default. */
   storage: KvStorage | undefined;
+  /** Redis backend settings when `redis` is given; undefined keeps everything in memory. */
+  redis: { connection: string | RedisOptions; keyPrefix: string } | undefined;
   rest: false | ResolvedEricSseRestOptions;
   global: boolean;
 }

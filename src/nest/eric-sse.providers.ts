@@ -1,6 +1,6 @@
 import type { Provider } from '@nestjs/common';
-import type { ConnectionsFactory } from '../core/connection.js';
 import { ChannelContainer } from '../servers/channel-container.js';
+import { ERIC_SSE_BACKEND } from './backend-token.js';
 import { ERIC_SSE_CHANNEL_REPOSITORY, ERIC_SSE_CONNECTIONS_FACTORY, ERIC_SSE_OPTIONS } from './constants.js';
 import { createChannelContainer } from './create-channel-container.js';
 import { createEricSseBackend, type EricSseBackend } from './create-backend.js';
@@ -12,8 +12,6 @@ import { OnMessageMetadataAccessor } from './on-message/on-message-metadata.acce
 import { OnMessageExplorer } from './on-message/on-message.explorer.js';
 import { EricSseStreams } from './streaming/eric-sse-streams.js';
 import { EricSocketTransportBinder } from './transport/eric-socket-transport-binder.js';
-
-const ERIC_SSE_BACKEND = Symbol('ERIC_SSE_BACKEND');
 
 /** Everything the module provides except `ERIC_SSE_OPTIONS`, which `forRoot`/`forRootAsync` provide. */
 export const ERIC_SSE_PROVIDERS: Provider[] = [
@@ -34,9 +32,8 @@ export const ERIC_SSE_PROVIDERS: Provider[] = [
   },
   {
     provide: ChannelContainer,
-    inject: [ERIC_SSE_OPTIONS, ERIC_SSE_CONNECTIONS_FACTORY],
-    useFactory: (options: ResolvedEricSseOptions, factory: ConnectionsFactory) =>
-      createChannelContainer(options, factory),
+    inject: [ERIC_SSE_OPTIONS, ERIC_SSE_BACKEND],
+    useFactory: (options: ResolvedEricSseOptions, backend: EricSseBackend) => createChannelContainer(options, backend),
   },
   OnMessageMetadataAccessor,
   OnMessageListeners,

@@ -1,5 +1,6 @@
 import { InvalidConfigurationException } from '../core/errors.js';
 import { assertInteger, assertNonEmptyString, assertNonNegativeNumber } from '../core/validate.js';
+import { DEFAULT_KEY_PREFIX, resolveRedisConnection } from '../redis/redis-backend-options.js';
 import { DEFAULT_ON_MESSAGE_CHANNEL, DEFAULT_REST_BODY_LIMIT, DEFAULT_REST_PATH } from './constants.js';
 import type {
   ResolvedEricSseChannelOptions,
@@ -13,8 +14,17 @@ export interface EricSseModuleStructure {
   rest: false | ResolvedEricSseRestOptions;
 }
 
-// A later backend (e.g. `redis`, `keyPrefix`) adds its keys here and in `createEricSseBackend`.
-const OPTION_KEYS = ['channels', 'onMessageChannel', 'connectionsFactory', 'storage', 'rest', 'global'];
+// A backend adds its keys here and in `createEricSseBackend`.
+const OPTION_KEYS = [
+  'channels',
+  'onMessageChannel',
+  'connectionsFactory',
+  'storage',
+  'redis',
+  'keyPrefix',
+  'rest',
+  'global',
+];
 const STRUCTURAL_KEYS = ['rest', 'global'];
 const CHANNEL_KEYS = ['id', 'streamDelaySeconds', 'retryTimeoutMilliseconds'];
 const REST_KEYS = ['path', 'guards', 'bodyLimit'];
@@ -53,6 +63,7 @@ export function resolveEricSseOptions(
     onMessageChannel: assertNonEmptyString(options.onMessageChannel ?? DEFAULT_ON_MESSAGE_CHANNEL, 'onMessageChannel'),
     connectionsFactory: resolveConnectionsFactory(options.connectionsFactory),
     storage: resolveStorage(options.storage),
+    redis: resolveRedis(options),
     ...structure,
   };
 }
@@ -99,6 +110,24 @@ function resolveStorage(storage: unknown): ResolvedEricSseOptions['storage'] {
     );
   }
   return storage as ResolvedEricSseOptions['storage'];
+}
+
+function resolveRedis(options: Record<string, unknown>): ResolvedEricSseOptions['redis'] {
+  if (options.redis === undefined) {
+    if (options.keyPrefix !== undefined) throw invalid('keyPrefix is a Redis setting: give it with redis');
+    return undefined;
+  }
+  for (const key of ['storage', 'connectionsFactory']) {
+    if (options[key] !== undefined) {
+      throw invalid(
+        `redis and ${key} cannot be given together: with redis, Redis holds channels, listeners and queues`,
+      );
+    }
+  }
+  return {
+    connection: resolveRedisConnection(options.redis, 'redis'),
+    keyPrefix: assertNonEmptyString(options.keyPrefix ?? DEFAULT_KEY_PREFIX, 'keyPrefix'),
+  };
 }
 
 function resolveRest(rest: unknown): false | ResolvedEricSseRestOptions {

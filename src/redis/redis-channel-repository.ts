@@ -42,7 +42,9 @@ export class RedisChannelRepository implements ChannelRepository<RedisChannel>, 
   constructor(readonly backend: RedisBackend) {
     this.connectionsRepository = new RedisConnectionRepository(this);
     backend.hub.onControl((message) => this.onControl(message));
+    // Either connection coming back may be the last one: check once both are up.
     backend.hub.onResume(() => void this.reconcile());
+    backend.client.on('ready', () => void this.reconcile());
   }
 
   get connectionsFactory(): RedisBackend['connectionsFactory'] {
@@ -209,7 +211,8 @@ export class RedisChannelRepository implements ChannelRepository<RedisChannel>, 
 
   /** Back from a lost connection: removals announced meanwhile were missed, so compare with Redis. */
   private async reconcile(): Promise<void> {
-    const { client, keys } = this.backend;
+    const { client, subscriber, keys } = this.backend;
+    if (this.live.size === 0 || client.status !== 'ready' || subscriber.status !== 'ready') return;
     try {
       for (const [channelId, channel] of [...this.live]) {
         if ((await client.hexists(keys.channels, channelId)) === 0) {
@@ -222,7 +225,8 @@ export class RedisChannelRepository implements ChannelRepository<RedisChannel>, 
         for (let i = 0; i < attached.length; i++) if (scores[i] === null) await channel.redis.detach(attached[i]);
       }
     } catch (error) {
-      getEricLogger().error('Checking channels against Redis after a reconnect failed', error);
+      // Lost again: the next reconnection checks again.
+      getEricLogger().debug(`Checking channels against Redis after a reconnect failed: ${String(error)}`);
     }
   }
 }

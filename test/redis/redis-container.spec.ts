@@ -73,14 +73,12 @@ describeWithRedis('ChannelContainer over a RedisChannelRepository', () => {
     const remote = await onB.resolve('short-lived');
     const { listener: streamed } = await remote.resolveConnection(listener.id);
     streamed.start();
-    const events: SSEEvent[] = [];
-    const ended = (async () => {
-      for await (const event of remote.messageStream(streamed) as AsyncIterable<SSEEvent>) events.push(event);
-    })();
+    const stream = remote.messageStream(streamed) as AsyncGenerator<SSEEvent>;
     await channel.dispatch(listener.id, new Message('before'));
+    expect((await stream.next()).value).toMatchObject({ event: 'before' });
+    const rest = stream.next();
     await onA.remove('short-lived');
-    await ended;
-    expect(events.map((e) => e.event)).toEqual(['before']);
+    expect(await rest).toEqual({ done: true, value: undefined });
     expect(onA.has('short-lived')).toBe(false);
     expect(onB.has('short-lived')).toBe(false);
     expect(await onB.listIds()).toEqual([]);

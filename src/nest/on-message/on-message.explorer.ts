@@ -1,14 +1,12 @@
 import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner } from '@nestjs/core';
 import type { AbstractChannel } from '../../core/channel.js';
-import type { ConnectionsFactory } from '../../core/connection.js';
-import {
-  SimpleDistributedApplicationChannel,
-  SimpleDistributedApplicationListener,
-  type Action,
-} from '../../prefabs/simple-distributed-application.js';
+import { SimpleDistributedApplicationListener, type Action } from '../../prefabs/simple-distributed-application.js';
 import { ChannelContainer } from '../../servers/channel-container.js';
-import { ERIC_SSE_CONNECTIONS_FACTORY, ERIC_SSE_OPTIONS } from '../constants.js';
+import { ERIC_SSE_BACKEND } from '../backend-token.js';
+import { ERIC_SSE_OPTIONS } from '../constants.js';
+import type { EricSseBackend } from '../create-backend.js';
+import { openChannel } from '../create-channel-container.js';
 import type { ResolvedEricSseOptions } from '../eric-sse-module-options.js';
 import { OnMessageListeners } from './on-message-listeners.js';
 import { OnMessageMetadataAccessor } from './on-message-metadata.accessor.js';
@@ -31,12 +29,12 @@ export class OnMessageExplorer implements OnModuleInit {
     private readonly container: ChannelContainer,
     private readonly listeners: OnMessageListeners,
     @Inject(ERIC_SSE_OPTIONS) private readonly options: ResolvedEricSseOptions,
-    @Inject(ERIC_SSE_CONNECTIONS_FACTORY) private readonly connectionsFactory: ConnectionsFactory,
+    @Inject(ERIC_SSE_BACKEND) private readonly backend: EricSseBackend,
   ) {}
 
   async onModuleInit(): Promise<void> {
     const plans = planOnMessageListeners(this.discoverHosts(), this.options.onMessageChannel);
-    for (const plan of plans) await this.listeners.register(this.createListener(plan), this.channelFor(plan));
+    for (const plan of plans) await this.listeners.register(this.createListener(plan), await this.channelFor(plan));
   }
 
   private discoverHosts(): OnMessageHost[] {
@@ -73,14 +71,9 @@ export class OnMessageExplorer implements OnModuleInit {
     return { instance, className: instance.constructor?.name || 'Object', methods };
   }
 
-  private channelFor(plan: OnMessageListenerPlan): AbstractChannel {
-    if (this.container.has(plan.channelId)) return this.container.get(plan.channelId);
-    const channel = new SimpleDistributedApplicationChannel({
-      channelId: plan.channelId,
-      connectionsFactory: this.connectionsFactory,
-    });
-    this.container.register(channel);
-    return channel;
+  /** The listener's channel: held, else stored (a shared backend), else made as a distributed-application channel. */
+  private channelFor(plan: OnMessageListenerPlan): Promise<AbstractChannel> {
+    return openChannel(this.container, this.backend, 'distributed-application', { id: plan.channelId });
   }
 
   private createListener(plan: OnMessageListenerPlan): SimpleDistributedApplicationListener {

@@ -16,9 +16,9 @@ import {
 } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { ConnectionsFactory } from '../../core/connection.js';
 import { ChannelContainer } from '../../servers/channel-container.js';
-import { ERIC_SSE_CONNECTIONS_FACTORY } from '../constants.js';
+import { ERIC_SSE_BACKEND } from '../backend-token.js';
+import type { EricSseBackend } from '../create-backend.js';
 import type { ResolvedEricSseRestOptions } from '../eric-sse-module-options.js';
 import { EricSseStreams } from '../streaming/eric-sse-streams.js';
 import { installRestBodyGate, markRestRoutes } from './rest-body-gate.js';
@@ -40,11 +40,11 @@ export function createRestController(rest: ResolvedEricSseRestOptions): Type {
 
     constructor(
       container: ChannelContainer,
-      @Inject(ERIC_SSE_CONNECTIONS_FACTORY) connectionsFactory: ConnectionsFactory,
+      @Inject(ERIC_SSE_BACKEND) backend: EricSseBackend,
       private readonly streams: EricSseStreams,
       private readonly adapterHost: HttpAdapterHost,
     ) {
-      this.operations = new RestOperations(container, connectionsFactory);
+      this.operations = new RestOperations(container, (settings) => backend.createChannel('sse', settings));
     }
 
     onModuleInit(): void {
@@ -57,7 +57,7 @@ export function createRestController(rest: ResolvedEricSseRestOptions): Type {
     }
 
     @Get('channels')
-    listChannels(): RestIds {
+    listChannels(): Promise<RestIds> {
       return this.operations.channelIds();
     }
 
@@ -68,7 +68,7 @@ export function createRestController(rest: ResolvedEricSseRestOptions): Type {
     }
 
     @Get('channels/:channelId/listeners')
-    listListeners(@Param('channelId') channelId: string): RestIds {
+    listListeners(@Param('channelId') channelId: string): Promise<RestIds> {
       return this.operations.listenerIds(channelId);
     }
 
@@ -105,8 +105,8 @@ export function createRestController(rest: ResolvedEricSseRestOptions): Type {
       @Param('listenerId') listenerId: string,
       @Req() req: IncomingMessage,
       @Res() res: ServerResponse,
-    ): void {
-      this.streams.pipe(req, res, channelId, listenerId);
+    ): void | Promise<void> {
+      return this.streams.pipe(req, res, channelId, listenerId);
     }
 
     @Get('channels/:channelId/watch')

@@ -5,6 +5,7 @@ import {
   InvalidConfigurationException,
   InvalidListenerException,
   InvalidMessageFormat,
+  RepositoryError,
 } from '../../core/errors.js';
 
 /** The JSON body of every error the REST endpoints answer. */
@@ -22,6 +23,10 @@ export function restErrorBody(exception: unknown): RestErrorBody {
   }
   if (exception instanceof InvalidMessageFormat || exception instanceof InvalidConfigurationException) {
     return { statusCode: HttpStatus.BAD_REQUEST, error: exception.name, message: exception.message };
+  }
+  // The backend (Redis) cannot be reached, or refused: the request may succeed later.
+  if (exception instanceof RepositoryError) {
+    return { statusCode: HttpStatus.SERVICE_UNAVAILABLE, error: exception.name, message: exception.message };
   }
   if (exception instanceof HttpException) {
     const statusCode = exception.getStatus();
@@ -48,7 +53,10 @@ export class RestExceptionFilter implements ExceptionFilter {
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const body = restErrorBody(exception);
-    if (body.statusCode >= 500) {
+    if (body.statusCode === 503) {
+      // The backend is down: one line per request, not a stack trace each.
+      this.logger.warn(`REST endpoint unavailable: ${body.message}`);
+    } else if (body.statusCode >= 500) {
       this.logger.error(
         `REST endpoint failed: ${exception instanceof Error ? `${exception.name}: ${exception.message}` : String(exception)}`,
         exception instanceof Error ? exception.stack : undefined,

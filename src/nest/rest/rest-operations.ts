@@ -1,7 +1,8 @@
 import { ConflictException } from '@nestjs/common';
-import type { ConnectionsFactory } from '../../core/connection.js';
-import { SSEChannel } from '../../prefabs/sse-channel.js';
+import type { AbstractChannel } from '../../core/channel.js';
+import { InvalidChannelException } from '../../core/errors.js';
 import type { ChannelContainer } from '../../servers/channel-container.js';
+import type { EricSseChannelSettings } from '../create-backend.js';
 import { decodeJsonBody } from './decode-json-body.js';
 import { parseChannelSettings, parseMessageBody } from './rest-body-validation.js';
 import type { RawRequestBody } from './rest-request-body.js';
@@ -22,79 +23,81 @@ export interface RestAck {
 }
 
 /**
- * What the REST endpoints do, over the module's `ChannelContainer`. Unknown ids throw
- * `InvalidChannelException` / `InvalidListenerException`; each method checks everything before it
- * changes anything, and the ids are looked up before the body is decoded (so 404 wins over 400/413).
+ * What the REST endpoints do, over the module's `ChannelContainer` (and so, on a shared backend, over
+ * channels and listeners any instance made). Unknown ids throw `InvalidChannelException` /
+ * `InvalidListenerException`; each method checks everything before it changes anything, and the ids are
+ * looked up before the body is decoded (so 404 wins over 400/413). A backend that cannot be reached
+ * throws `RepositoryError`.
  */
 export class RestOperations {
   constructor(
     private readonly container: ChannelContainer,
-    private readonly connectionsFactory: ConnectionsFactory,
+    /** Makes an SSE channel of the module's backend. */
+    private readonly makeChannel: (settings: EricSseChannelSettings) => AbstractChannel,
   ) {}
 
-  /** Creates and registers an `SSEChannel`; a taken id is a 409 naming `InvalidChannelException`. */
-  createChannel(body: RawRequestBody): RestCreated {
+  /** Creates and registers an SSE channel; a taken id is a 409 naming `InvalidChannelException`. */
+  async createChannel(body: RawRequestBody): Promise<RestCreated> {
     const { id, streamDelaySeconds, retryTimeoutMilliseconds } = parseChannelSettings(decodeJsonBody(body));
-    if (id !== undefined && this.container.has(id)) {
-      throw new ConflictException({
-        statusCode: 409,
-        error: 'InvalidChannelException',
-        message: `Channel ${id} already exists`,
-      });
+    if (id !== undefined && this.container.has(id)) throw channelTaken(id);
+    const channel = this.makeChannel({ id, streamDelaySeconds, retryTimeoutMilliseconds });
+    try {
+      await this.container.add(channel);
+    } catch (error) {
+      if (error instanceof InvalidChannelException) throw channelTaken(channel.id); // taken by another instance
+      throw error;
     }
-    const channel = new SSEChannel({
-      channelId: id,
-      streamDelaySeconds,
-      retryTimeoutMilliseconds,
-      connectionsFactory: this.connectionsFactory,
-    });
-    this.container.register(channel);
     return { id: channel.id };
   }
 
-  channelIds(): RestIds {
-    return { ids: this.container.getAllIds() };
+  async channelIds(): Promise<RestIds> {
+    return { ids: await this.container.listIds() };
   }
 
-  listenerIds(channelId: string): RestIds {
-    return {
-      ids: this.container
-        .get(channelId)
-        .getConnections()
-        .map(({ listener }) => listener.id),
-    };
+  async listenerIds(channelId: string): Promise<RestIds> {
+    return { ids: await (await this.container.resolve(channelId)).listListenerIds() };
   }
 
   /** Adds a listener (not started: streaming it starts it) and returns its id. */
   async subscribe(channelId: string): Promise<RestCreated> {
-    const listener = await this.container.get(channelId).addListener();
+    const listener = await (await this.container.resolve(channelId)).addListener();
     return { id: listener.id };
   }
 
   async broadcast(channelId: string, body: RawRequestBody): Promise<RestAck> {
-    const channel = this.container.get(channelId);
+    const channel = await this.container.resolve(channelId);
     const msg = parseMessageBody(decodeJsonBody(body));
-    const listeners = channel.getConnections().length;
-    await channel.broadcast(msg);
+    const listeners = await channel.broadcastAndCount(msg);
     return { status: 'ack', listeners };
   }
 
   async dispatch(channelId: string, listenerId: string, body: RawRequestBody): Promise<RestAck> {
-    const channel = this.container.get(channelId);
-    channel.getConnection(listenerId);
+    const channel = await this.container.resolve(channelId);
+    await channel.resolveConnection(listenerId);
     await channel.dispatch(listenerId, parseMessageBody(decodeJsonBody(body)));
     return { status: 'ack' };
   }
 
   /** Removes the listener and its queue; stopping it ends its stream. */
   async removeListener(channelId: string, listenerId: string): Promise<void> {
-    await this.container.get(channelId).removeListener(listenerId);
+    await (await this.container.resolve(channelId)).removeListener(listenerId);
   }
 
-  /** Removes the channel, then every listener of it, which ends their streams. */
+  /**
+   * Removes the channel, then every listener of it held here, which ends their streams (a shared
+   * backend has removed them, and ended their streams in every instance, with the channel).
+   */
   async removeChannel(channelId: string): Promise<void> {
-    const channel = this.container.get(channelId);
-    this.container.rm(channelId);
+    const channel = await this.container.resolve(channelId);
+    await this.container.remove(channelId);
     for (const { listener } of channel.getConnections()) await channel.removeListener(listener.id);
   }
+}
+
+function channelTaken(id: string): ConflictException {
+  return new ConflictException({
+    statusCode: 409,
+    error: 'InvalidChannelException',
+    message: `Channel ${id} already exists`,
+  });
 }

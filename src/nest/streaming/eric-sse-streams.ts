@@ -1,13 +1,18 @@
 import { Injectable, type BeforeApplicationShutdown, type MessageEvent } from '@nestjs/common';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Observable } from 'rxjs';
+import { Observable, type Subscriber } from 'rxjs';
 import type { AbstractChannel } from '../../core/channel.js';
 import type { Connection } from '../../core/connection.js';
 import { ChannelContainer } from '../../servers/channel-container.js';
 import { ListenerPump } from '../../sse/listener-pump.js';
 import { SseFrameCache } from '../../sse/sse-frame-cache.js';
 import { streamListenerToResponse, type SseResponseOptions } from '../../sse/sse-response.js';
-import { channelOrNotFound, connectionOrNotFound } from './not-found.js';
+import {
+  channelOrNotFound,
+  connectionOrNotFound,
+  resolveChannelOrNotFound,
+  resolveConnectionOrNotFound,
+} from './not-found.js';
 import { SubscriberSink } from './subscriber-sink.js';
 
 /**
@@ -22,6 +27,11 @@ import { SubscriberSink } from './subscriber-sink.js';
  * started when its stream opens and stopped when the client goes away, and messages sent meanwhile wait
  * in its queue for the next stream. Unknown ids are a 404 (`NotFoundException` whose body names
  * `InvalidChannelException` or `InvalidListenerException`), thrown before anything is sent.
+ *
+ * On a shared backend (Redis) a channel or listener another instance made is looked up asynchronously:
+ * `pipe` then returns a promise (return it from the handler), and `openEvents` / `openWatchEvents`
+ * resolve to the Observable (`events` / `watchEvents` still work, but report an unknown id as an
+ * Observable error, after Nest may have sent the headers).
  */
 @Injectable()
 export class EricSseStreams implements BeforeApplicationShutdown {
@@ -40,7 +50,22 @@ export class EricSseStreams implements BeforeApplicationShutdown {
    * @throws NotFoundException for an unknown channel or listener, at once, so Nest answers 404 JSON.
    */
   events(channelId: string, listenerId: string): Observable<MessageEvent> {
-    connectionOrNotFound(channelOrNotFound(this.channels, channelId), listenerId);
+    if (this.heldHere(channelId, listenerId) === undefined) {
+      return new Observable<MessageEvent>((subscriber) => {
+        let teardown: (() => void) | undefined;
+        let ended = false;
+        this.resolve(channelId, listenerId).then(
+          ({ channel, connection }) => {
+            if (!ended) teardown = this.subscribeListener(subscriber, channel, connection);
+          },
+          (error: unknown) => subscriber.error(error),
+        );
+        return () => {
+          ended = true;
+          teardown?.();
+        };
+      });
+    }
     return new Observable<MessageEvent>((subscriber) => {
       let channel: AbstractChannel;
       let connection: Connection;
@@ -51,13 +76,18 @@ export class EricSseStreams implements BeforeApplicationShutdown {
         subscriber.error(error); // removed between the call and the subscription
         return;
       }
-      const pump = this.track(new ListenerPump(channel, connection, new SubscriberSink(subscriber), this.frames));
-      pump.start();
-      return () => {
-        this.open.delete(pump);
-        if (pump.close()) connection.listener.stop();
-      };
+      return this.subscribeListener(subscriber, channel, connection);
     });
+  }
+
+  /**
+   * `events` for any backend: resolves once the channel and listener are found (made by this instance or
+   * another), so that an `async` `@Sse()` handler answers an unknown id with a 404 before anything is sent.
+   * @throws NotFoundException for an unknown channel or listener.
+   */
+  async openEvents(channelId: string, listenerId: string): Promise<Observable<MessageEvent>> {
+    await this.resolve(channelId, listenerId);
+    return this.events(channelId, listenerId);
   }
 
   /**
@@ -66,31 +96,73 @@ export class EricSseStreams implements BeforeApplicationShutdown {
    * @throws NotFoundException for an unknown channel, at once.
    */
   watchEvents(channelId: string): Observable<MessageEvent> {
+    if (!this.channels.has(channelId) && this.channels.store !== undefined) {
+      return new Observable<MessageEvent>((subscriber) => {
+        let teardown: (() => void) | undefined;
+        let ended = false;
+        resolveChannelOrNotFound(this.channels, channelId).then(
+          (channel) => {
+            if (!ended) teardown = this.watchChannel(subscriber, channel);
+          },
+          (error: unknown) => subscriber.error(error),
+        );
+        return () => {
+          ended = true;
+          teardown?.();
+        };
+      });
+    }
     const channel = channelOrNotFound(this.channels, channelId);
-    return new Observable<MessageEvent>((subscriber) => {
-      let pump: ListenerPump | undefined;
-      let listenerId: string | undefined;
-      let ended = false;
-      channel.addListener().then(
-        (listener) => {
-          listenerId = listener.id;
-          if (ended) return removeQuietly(channel, listener.id);
-          pump = this.track(
-            new ListenerPump(channel, channel.getConnection(listener.id), new SubscriberSink(subscriber), this.frames),
-          );
-          pump.start();
-        },
-        (error: unknown) => subscriber.error(error),
-      );
-      return () => {
-        ended = true;
-        if (pump !== undefined) {
-          this.open.delete(pump);
-          pump.close();
-        }
-        if (listenerId !== undefined) removeQuietly(channel, listenerId);
-      };
-    });
+    return new Observable<MessageEvent>((subscriber) => this.watchChannel(subscriber, channel));
+  }
+
+  /**
+   * `watchEvents` for any backend: resolves once the channel is found (made by this instance or another).
+   * @throws NotFoundException for an unknown channel.
+   */
+  async openWatchEvents(channelId: string): Promise<Observable<MessageEvent>> {
+    await resolveChannelOrNotFound(this.channels, channelId);
+    return this.watchEvents(channelId);
+  }
+
+  /** Adds a listener for this subscriber, streams it, and removes it when the subscription ends. */
+  private watchChannel(subscriber: Subscriber<MessageEvent>, channel: AbstractChannel): () => void {
+    let pump: ListenerPump | undefined;
+    let listenerId: string | undefined;
+    let ended = false;
+    channel.addListener().then(
+      (listener) => {
+        listenerId = listener.id;
+        if (ended) return removeQuietly(channel, listener.id);
+        pump = this.track(
+          new ListenerPump(channel, channel.getConnection(listener.id), new SubscriberSink(subscriber), this.frames),
+        );
+        pump.start();
+      },
+      (error: unknown) => subscriber.error(error),
+    );
+    return () => {
+      ended = true;
+      if (pump !== undefined) {
+        this.open.delete(pump);
+        pump.close();
+      }
+      if (listenerId !== undefined) removeQuietly(channel, listenerId);
+    };
+  }
+
+  /** Streams a connection to an Observable subscriber; the returned teardown stops the listener. */
+  private subscribeListener(
+    subscriber: Subscriber<MessageEvent>,
+    channel: AbstractChannel,
+    connection: Connection,
+  ): () => void {
+    const pump = this.track(new ListenerPump(channel, connection, new SubscriberSink(subscriber), this.frames));
+    pump.start();
+    return () => {
+      this.open.delete(pump);
+      if (pump.close()) connection.listener.stop();
+    };
   }
 
   /**
@@ -100,6 +172,8 @@ export class EricSseStreams implements BeforeApplicationShutdown {
    * Sends the SSE headers at once, starts the listener, writes queued messages in batches, and waits
    * for `drain` whenever the client is behind. The client leaving stops the listener; the listener
    * stopping (shutdown, `removeListener`) ends the response.
+   * A channel or listener this instance does not hold yet (on a shared backend) is looked up first:
+   * `pipe` then returns a promise, which the handler must return (it rejects with the 404).
    * @throws NotFoundException for an unknown channel or listener, before any header is sent.
    */
   pipe(
@@ -108,9 +182,23 @@ export class EricSseStreams implements BeforeApplicationShutdown {
     channelId: string,
     listenerId: string,
     options?: SseResponseOptions,
+  ): void | Promise<void> {
+    const held = this.heldHere(channelId, listenerId);
+    if (held === undefined) {
+      return this.resolve(channelId, listenerId).then(({ channel, connection }) =>
+        this.pipeConnection(req, res, channel, connection, options),
+      );
+    }
+    this.pipeConnection(req, res, held.channel, held.connection, options);
+  }
+
+  private pipeConnection(
+    req: IncomingMessage,
+    res: ServerResponse,
+    channel: AbstractChannel,
+    connection: Connection,
+    options?: SseResponseOptions,
   ): void {
-    const channel = channelOrNotFound(this.channels, channelId);
-    const connection = connectionOrNotFound(channel, listenerId);
     const pump = streamListenerToResponse(
       req,
       res,
@@ -138,7 +226,7 @@ export class EricSseStreams implements BeforeApplicationShutdown {
     channelId: string,
     options?: SseResponseOptions,
   ): Promise<void> {
-    const channel = channelOrNotFound(this.channels, channelId);
+    const channel = await resolveChannelOrNotFound(this.channels, channelId);
     const listener = await channel.addListener();
     let pump: ListenerPump | undefined;
     try {
@@ -169,6 +257,31 @@ export class EricSseStreams implements BeforeApplicationShutdown {
   beforeApplicationShutdown(): void {
     for (const pump of [...this.open]) pump.connection.listener.stop();
     this.open.clear();
+  }
+
+  /**
+   * The channel and connection when this instance holds both; else undefined when the container has a
+   * store to look them up in; else the 404, thrown at once (without a store there is nowhere else to look).
+   */
+  private heldHere(
+    channelId: string,
+    listenerId: string,
+  ): { channel: AbstractChannel; connection: Connection } | undefined {
+    const channel = this.channels.has(channelId) ? this.channels.get(channelId) : undefined;
+    if (channel !== undefined && channel.hasListener(listenerId)) {
+      return { channel, connection: channel.getConnection(listenerId) };
+    }
+    if (this.channels.store !== undefined) return undefined;
+    const found = channelOrNotFound(this.channels, channelId);
+    return { channel: found, connection: connectionOrNotFound(found, listenerId) };
+  }
+
+  private async resolve(
+    channelId: string,
+    listenerId: string,
+  ): Promise<{ channel: AbstractChannel; connection: Connection }> {
+    const channel = await resolveChannelOrNotFound(this.channels, channelId);
+    return { channel, connection: await resolveConnectionOrNotFound(channel, listenerId) };
   }
 
   private track(pump: ListenerPump): ListenerPump {

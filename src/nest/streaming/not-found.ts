@@ -19,6 +19,29 @@ export function channelOrNotFound(container: ChannelContainer, channelId: string
   }
 }
 
+/** `channelOrNotFound` for a channel held here or in the container's store (another instance's). */
+export async function resolveChannelOrNotFound(
+  container: ChannelContainer,
+  channelId: string,
+): Promise<AbstractChannel> {
+  try {
+    return await container.resolve(channelId);
+  } catch (error) {
+    if (error instanceof InvalidChannelException) throw notFound(error);
+    throw error;
+  }
+}
+
+/** `connectionOrNotFound` for a listener attached here or registered by another instance. */
+export async function resolveConnectionOrNotFound(channel: AbstractChannel, listenerId: string): Promise<Connection> {
+  try {
+    return await channel.resolveConnection(listenerId);
+  } catch (error) {
+    if (error instanceof InvalidListenerException || error instanceof InvalidChannelException) throw notFound(error);
+    throw error;
+  }
+}
+
 /** The listener's connection, or a 404 naming `InvalidListenerException`. */
 export function connectionOrNotFound(channel: AbstractChannel, listenerId: string): Connection {
   try {

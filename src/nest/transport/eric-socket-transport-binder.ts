@@ -1,10 +1,9 @@
 import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { ModulesContainer } from '@nestjs/core';
 import type { Subscription } from 'rxjs';
-import type { ConnectionsFactory } from '../../core/connection.js';
-import { SSEChannel } from '../../prefabs/sse-channel.js';
 import { ChannelContainer } from '../../servers/channel-container.js';
-import { ERIC_SSE_CONNECTIONS_FACTORY } from '../constants.js';
+import { ERIC_SSE_BACKEND } from '../backend-token.js';
+import type { EricSseBackend } from '../create-backend.js';
 import { BIND_ERIC_SSE_TRANSPORT, isBindableTransport } from './transport-binding.js';
 
 /**
@@ -20,9 +19,10 @@ export class EricSocketTransportBinder implements OnModuleDestroy {
   constructor(
     modules: ModulesContainer,
     container: ChannelContainer,
-    @Inject(ERIC_SSE_CONNECTIONS_FACTORY) connectionsFactory: ConnectionsFactory,
+    @Inject(ERIC_SSE_BACKEND) backend: EricSseBackend,
   ) {
-    const binding = { container, createChannel: () => new SSEChannel({ connectionsFactory }) };
+    // Channels of the module's backend: on Redis, a channel the socket creates is seen by every instance.
+    const binding = { container, createChannel: () => backend.createChannel('sse') };
     this.subscription = modules.getRpcTargetRegistry<unknown>().subscribe((target) => {
       if (isBindableTransport(target)) target[BIND_ERIC_SSE_TRANSPORT](binding);
     });

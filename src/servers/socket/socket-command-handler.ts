@@ -56,39 +56,40 @@ export class SocketCommandHandler {
     switch (verb) {
       case 'c': {
         const channel = this.createChannel();
-        this.container.register(channel);
+        await this.container.add(channel);
         return channel.id;
       }
       case 'r':
-        return (await this.channelOf(command, verb).addListener()).id;
+        return (await (await this.channelOf(command, verb)).addListener()).id;
       case 'd': {
         const message = messageOf(command, verb);
         const receiverId = required(command, 'r', verb);
-        await this.channelOf(command, verb).dispatch(receiverId, message);
+        await (await this.channelOf(command, verb)).dispatch(receiverId, message);
         return ACK;
       }
       case 'b': {
         const message = messageOf(command, verb);
-        await this.channelOf(command, verb).broadcast(message);
+        await (await this.channelOf(command, verb)).broadcast(message);
         return ACK;
       }
       case 'rl': {
         const listenerId = required(command, 'r', verb);
-        await this.channelOf(command, verb).removeListener(listenerId);
+        await (await this.channelOf(command, verb)).removeListener(listenerId);
         return ACK;
       }
       case 'rc':
-        this.container.rm(required(command, 'c', verb));
+        // On a shared backend (Redis) this also ends the channel's streams in every instance.
+        await this.container.remove(required(command, 'c', verb));
         return ACK;
       case 'l': {
         const listenerId = required(command, 'r', verb);
-        const channel = this.channelOf(command, verb);
-        const listener = channel.getListener(listenerId);
+        const channel = await this.channelOf(command, verb);
+        const { listener } = await channel.resolveConnection(listenerId);
         listener.start();
         return new ListenerLineStream(channel, listener, false);
       }
       case 'w': {
-        const channel = this.channelOf(command, verb);
+        const channel = await this.channelOf(command, verb);
         const listener = await channel.addListener();
         listener.start();
         return new ListenerLineStream(channel, listener, true);
@@ -96,8 +97,9 @@ export class SocketCommandHandler {
     }
   }
 
-  private channelOf(command: SocketCommand, verb: SocketVerb): AbstractChannel {
-    return this.container.get(required(command, 'c', verb));
+  /** The channel held here, or loaded from the container's store (a channel another instance made). */
+  private channelOf(command: SocketCommand, verb: SocketVerb): Promise<AbstractChannel> {
+    return this.container.resolve(required(command, 'c', verb));
   }
 
   private async handleOther(command: SocketCommand): Promise<SocketAnswer> {

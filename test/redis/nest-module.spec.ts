@@ -1,0 +1,227 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import {
+  Controller,
+  Get,
+  Injectable,
+  NotFoundException,
+  Param,
+  Sse,
+  type INestApplication,
+  type MessageEvent,
+} from '@nestjs/common';
+import type { AddressInfo } from 'node:net';
+import { firstValueFrom, type Observable } from 'rxjs';
+import {
+  ChannelContainer,
+  ERIC_SSE_CHANNEL_REPOSITORY,
+  ERIC_SSE_CONNECTIONS_FACTORY,
+  EricSseMessenger,
+  EricSseModule,
+  EricSseStreams,
+  InMemoryStorage,
+  InvalidConfigurationException,
+  Message,
+  OnMessage,
+  RedisChannelRepository,
+  RedisConnectionsFactory,
+  RedisSSEChannel,
+  RedisSimpleDistributedApplicationChannel,
+  RepositoryError,
+  SignedMessage,
+  type EricSseModuleOptions,
+} from '../../src/index.js';
+import { bootstrapError, createApp } from '../nest/support.js';
+import { RawSseClient } from '../streaming/support.js';
+import { RedisServer, describeWithRedis } from './redis-server.js';
+import { uniquePrefix } from './support.js';
+
+/** The payloads `Echo` instances handled, whichever app ran them. */
+const handled: unknown[] = [];
+
+@Injectable()
+class Echo {
+  @OnMessage('ping')
+  ping(msg: SignedMessage) {
+    handled.push(msg.payload);
+    return [new Message('pong', msg.payload)];
+  }
+}
+
+@Controller('s')
+class StreamsController {
+  constructor(private readonly streams: EricSseStreams) {}
+
+  @Sse('open/:c/:l')
+  open(@Param('c') c: string, @Param('l') l: string): Promise<Observable<MessageEvent>> {
+    return this.streams.openEvents(c, l);
+  }
+
+  @Sse('events/:c/:l')
+  events(@Param('c') c: string, @Param('l') l: string): Observable<MessageEvent> {
+    return this.streams.events(c, l);
+  }
+
+  @Get('ping')
+  ping(): string {
+    return 'pong';
+  }
+}
+
+/** Names of the eric-sse connections Redis has, whichever app they belong to. */
+async function clientNames(app: INestApplication): Promise<string[]> {
+  const repository = app.get<RedisChannelRepository>(ERIC_SSE_CHANNEL_REPOSITORY);
+  const list = String(await repository.backend.client.client('LIST'));
+  return list
+    .split('\n')
+    .map((line) => /name=(eric-sse-\S+)/.exec(line)?.[1])
+    .filter((name): name is string => name !== undefined)
+    .sort();
+}
+
+describeWithRedis('EricSseModule on Redis', () => {
+  let server: RedisServer;
+  let apps: INestApplication[] = [];
+
+  beforeAll(async () => {
+    server = await RedisServer.start();
+  });
+  afterAll(async () => {
+    await server.dispose();
+  });
+  afterEach(async () => {
+    await Promise.all(apps.map((app) => app.close()));
+    apps = [];
+    handled.length = 0;
+  });
+
+  async function app(options: EricSseModuleOptions, extra: { providers?: unknown[]; controllers?: unknown[] } = {}) {
+    const created = await createApp({
+      imports: [EricSseModule.forRoot(options)],
+      providers: (extra.providers ?? []) as never[],
+      controllers: (extra.controllers ?? []) as never[],
+    });
+    apps.push(created);
+    return created;
+  }
+
+  describe('options', () => {
+    it('keeps channels, listeners and queues in Redis when redis is given', async () => {
+      const prefix = uniquePrefix();
+      const created = await app({ redis: server.url, keyPrefix: prefix, channels: [{ id: 'news' }] });
+      const repository = created.get(ERIC_SSE_CHANNEL_REPOSITORY);
+      expect(repository).toBeInstanceOf(RedisChannelRepository);
+      expect(created.get(ERIC_SSE_CONNECTIONS_FACTORY)).toBeInstanceOf(RedisConnectionsFactory);
+      const container = created.get(ChannelContainer);
+      expect(container.store).toBe(repository);
+      expect(container.get('news')).toBeInstanceOf(RedisSSEChannel);
+      expect(container.get('eric')).toBeInstanceOf(RedisSimpleDistributedApplicationChannel);
+      expect(await container.listIds()).toEqual(['news', 'eric']);
+      expect((repository as RedisChannelRepository).backend.keyPrefix).toBe(prefix);
+    });
+
+    it('takes redis from forRootAsync', async () => {
+      const prefix = uniquePrefix();
+      const created = await createApp({
+        imports: [EricSseModule.forRootAsync({ useFactory: async () => ({ redis: server.url, keyPrefix: prefix }) })],
+      });
+      apps.push(created);
+      expect(await created.get(ChannelContainer).listIds()).toEqual(['eric']);
+    });
+
+    it.each([
+      ['keyPrefix without redis', { keyPrefix: 'x:' }, /keyPrefix is a Redis setting/],
+      ['redis with storage', { redis: 'redis://h', storage: new InMemoryStorage() }, /redis and storage/],
+      [
+        'redis with a connections factory',
+        { redis: 'redis://h', connectionsFactory: { create: () => undefined } },
+        /redis and connectionsFactory/,
+      ],
+      ['a URL that is not redis://', { redis: 'localhost:6379' }, /redis must be a redis:\/\/ or rediss:\/\/ URL/],
+      ['an empty keyPrefix', { redis: 'redis://h', keyPrefix: '' }, /keyPrefix must be a non-empty string/],
+    ])('refuses %s with InvalidConfigurationException', async (_what, options, message) => {
+      const error = await bootstrapError({ imports: [EricSseModule.forRoot(options as EricSseModuleOptions)] });
+      expect(error).toBeInstanceOf(InvalidConfigurationException);
+      expect(error.message).toMatch(message);
+    });
+
+    it('fails to start with RepositoryError when Redis cannot be reached', async () => {
+      const gone = await RedisServer.start();
+      const url = gone.url;
+      await gone.dispose();
+      const error = await bootstrapError({ imports: [EricSseModule.forRoot({ redis: url })] });
+      expect(error).toBeInstanceOf(RepositoryError);
+    });
+  });
+
+  it('closes its Redis connections when the app closes', async () => {
+    const created = await app({ redis: server.url, keyPrefix: uniquePrefix() });
+    expect(await clientNames(created)).toEqual(['eric-sse-commands', 'eric-sse-pubsub']);
+    const { backend } = created.get<RedisChannelRepository>(ERIC_SSE_CHANNEL_REPOSITORY);
+    await created.close();
+    apps = [];
+    expect([backend.client.status, backend.subscriber.status]).toEqual(['end', 'end']);
+    expect(backend.isClosed).toBe(true);
+  });
+
+  describe('two instances in one process', () => {
+    async function twoApps(): Promise<[INestApplication, INestApplication]> {
+      const prefix = uniquePrefix();
+      const options = { redis: server.url, keyPrefix: prefix };
+      const a = await app(options, { providers: [Echo], controllers: [StreamsController] });
+      const b = await app(options, { providers: [Echo], controllers: [StreamsController] });
+      return [a, b];
+    }
+
+    it('streams through @Sse (openEvents and events) a listener another instance made', async () => {
+      const [a, b] = await twoApps();
+      const channel = a.get(ChannelContainer).get('eric');
+      const listener = await channel.addListener();
+      await b.listen(0, '127.0.0.1');
+      const base = `http://127.0.0.1:${(b.getHttpServer().address() as AddressInfo).port}/s`;
+      const opened = await RawSseClient.open(`${base}/open/eric/${listener.id}`);
+      expect(opened.status).toBe(200);
+      await channel.dispatch(listener.id, new Message('first', 1));
+      expect((await opened.waitForEvents(1))[0]).toMatchObject({ event: 'first', data: '1' });
+      opened.close();
+
+      const streams = b.get(EricSseStreams);
+      await expect(streams.openEvents('eric', 'nope')).rejects.toBeInstanceOf(NotFoundException);
+      await expect(streams.openEvents('nope', listener.id)).rejects.toBeInstanceOf(NotFoundException);
+      await expect(firstValueFrom(streams.events('nope', 'x'))).rejects.toBeInstanceOf(NotFoundException);
+      const second = await channel.addListener();
+      const viaEvents = firstValueFrom(streams.events('eric', second.id));
+      await channel.dispatch(second.id, new Message('second', 2));
+      expect(await viaEvents).toMatchObject({ type: 'second', data: '2' });
+      const missing = await RawSseClient.open(`${base}/open/eric/nope`);
+      expect(missing.status).toBe(404);
+    });
+
+    it('registers an @OnMessage listener once, and each message runs on one instance', async () => {
+      const [a, b] = await twoApps();
+      expect(await a.get(ChannelContainer).get('eric').listListenerIds()).toEqual(['Echo']);
+      const eric = b.get(ChannelContainer).get('eric');
+      const caller = await eric.addListener();
+      for (let i = 0; i < 10; i++) await b.get(EricSseMessenger).dispatchTo(caller.id, 'Echo', new Message('ping', i));
+      caller.start();
+      const pongs: unknown[] = [];
+      for await (const event of eric.messageStream(caller) as AsyncIterable<{ data: unknown }>) {
+        pongs.push(event.data);
+        if (pongs.length === 10) caller.stop();
+      }
+      expect(pongs.sort()).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+      expect(handled.sort()).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    });
+
+    it('lets the messenger of one instance send on behalf of a listener another instance made', async () => {
+      const [a, b] = await twoApps();
+      const sender = await a.get(ChannelContainer).get('eric').addListener();
+      await b.get(EricSseMessenger).dispatchTo(sender.id, 'Echo', new Message('ping', 'hi'), 'eric');
+      const queue = (await a.get(ChannelContainer).get('eric').resolveConnection(sender.id)).queue;
+      await new Promise<void>((resolve) => queue.onReady(resolve));
+      expect(await queue.pop()).toEqual(new SignedMessage('Echo', 'pong', 'hi'));
+      await expect(b.get(EricSseMessenger).dispatchTo('nobody', 'Echo', new Message('ping'), 'eric')).rejects.toThrow(
+        /No listener with id nobody/,
+      );
+    });
+  });
+});
