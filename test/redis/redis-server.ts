@@ -23,7 +23,8 @@ export function describeWithRedis(name: string, body: () => void): void {
     describe(name, body);
     return;
   }
-  console.log(`SKIP: redis-server not found (install the redis-server package): ${name}`);
+  // Straight to stderr: Jest does not print the console output of a file whose tests were all skipped.
+  process.stderr.write(`SKIP: redis-server not found (install the redis-server package): ${name}\n`);
   describe.skip(name, body);
 }
 
