@@ -43,3 +43,4 @@ export * from './nest/transport/eric-socket-context.js';
 export * from './nest/transport/eric-socket-client.js';
 export * from './servers/channel-store.js';
 export * from './redis/index.js';
+export * from './core/payload-depth.js';

@@ -1,5 +1,6 @@
 import { InvalidConfigurationException, InvalidMessageFormat } from '../../core/errors.js';
 import { Message, type JsonValue } from '../../core/message.js';
+import { assertPayloadDepth } from '../../core/payload-depth.js';
 import { assertNonEmptyString, assertNonNegativeNumber } from '../../core/validate.js';
 
 /** The body of `POST /channels`; every field optional. */
@@ -15,7 +16,8 @@ const CHANNEL_KEYS = ['id', 'streamDelaySeconds', 'retryTimeoutMilliseconds'];
 /**
  * The message a broadcast or dispatch body describes: `{ type, payload? }`, `type` a non-empty string.
  * @throws InvalidMessageFormat for anything else, including unknown keys and a payload holding a
- * number JSON cannot carry (such as `1e999`, which parses to Infinity).
+ * number JSON cannot carry (such as `1e999`, which parses to Infinity) or nesting deeper than
+ * `MAX_PAYLOAD_DEPTH`.
  */
 export function parseMessageBody(body: unknown): Message {
   if (!isJsonObject(body)) {
@@ -29,6 +31,7 @@ export function parseMessageBody(body: unknown): Message {
   if (!isJsonRepresentable(payload)) {
     throw new InvalidMessageFormat('payload is not JSON-representable: it holds a number out of range');
   }
+  assertPayloadDepth(payload);
   return new Message(type, payload as JsonValue | undefined);
 }
 

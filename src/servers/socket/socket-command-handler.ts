@@ -1,6 +1,7 @@
 import type { AbstractChannel } from '../../core/channel.js';
 import { InvalidMessageFormat } from '../../core/errors.js';
 import { Message, type Payload } from '../../core/message.js';
+import { assertPayloadDepth } from '../../core/payload-depth.js';
 import { SSEChannel } from '../../prefabs/sse-channel.js';
 import type { ChannelContainer } from '../channel-container.js';
 import { ListenerLineStream } from './listener-line-stream.js';
@@ -127,7 +128,9 @@ function required(command: SocketCommand, key: 'c' | 'r' | 't', verb: SocketVerb
 }
 
 function messageOf(command: SocketCommand, verb: SocketVerb): Message {
-  return new Message(required(command, 't', verb), command.p as Payload);
+  const type = required(command, 't', verb);
+  assertPayloadDepth(command.p);
+  return new Message(type, command.p as Payload);
 }
 
 function isAsyncIterable(value: unknown): value is AsyncIterable<string> {
