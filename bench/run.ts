@@ -4,12 +4,13 @@
  * added to `SUITES` below.
  */
 import { describeEnvironment } from './environment.js';
+import { idle } from './idle/suite.js';
 import { inProcess } from './in-process.js';
 import { progress, renderSection } from './report.js';
 import { socket } from './socket.js';
 import type { BenchSuite } from './suite.js';
 
-const SUITES: BenchSuite[] = [inProcess, socket];
+const SUITES: BenchSuite[] = [inProcess, socket, idle];
 
 async function main(args: string[]): Promise<void> {
   if (args.includes('--help') || args.includes('-h')) {
