@@ -3,7 +3,7 @@ import { Connection, InMemoryConnectionsFactory, type ConnectionsFactory } from 
 import { InvalidListenerException, NoMessagesException } from './errors.js';
 import { MessageQueueListener } from './listener.js';
 import { Message, type MessageContract } from './message.js';
-import { popOrUndefined } from './queue.js';
+import { popAny, popOrUndefined } from './queue.js';
 import { RESOLVED } from './resolved.js';
 import { assertNonEmptyString, assertNonNegativeNumber } from './validate.js';
 
@@ -147,7 +147,7 @@ export abstract class AbstractChannel<Adapted = unknown> {
   async deliverNext(listenerId: string): Promise<MessageContract> {
     const { listener, queue } = this.getConnection(listenerId);
     if (!listener.isRunning()) throw new NoMessagesException(`Listener ${listenerId} is not running`);
-    const msg = queue.popNow !== undefined ? queue.popNow() : await queue.pop();
+    const msg = await popAny(queue);
     if (msg === undefined) throw new NoMessagesException(`No messages for listener ${listenerId}`);
     await listener.onMessage(msg);
     return msg;

@@ -13,8 +13,10 @@ export interface Queue {
    */
   onReady(callback: () => void): () => void;
   /**
-   * Optional synchronous pop for queues held in this process: the oldest message, or undefined when
-   * empty. Streams use it to skip a promise per message.
+   * Optional synchronous pop of the messages held in this process: the oldest one, or undefined when
+   * none is held here. Streams use it to skip a promise per message, and wait with `onReady` when it
+   * gives nothing. For an `InMemoryQueue` undefined means empty; a queue kept elsewhere (Redis) may hold
+   * more there, which `pop` takes and `onReady` announces.
    */
   popNow?(): MessageContract | undefined;
 }
@@ -91,6 +93,15 @@ export class InMemoryQueue implements Queue {
     more.add(callback);
     return () => more.delete(callback);
   }
+}
+
+/**
+ * Pops the oldest message of any queue, or undefined when it is empty: `popNow` when it has one (or,
+ * for an `InMemoryQueue`, always), else `pop`.
+ */
+export async function popAny(queue: Queue): Promise<MessageContract | undefined> {
+  if (queue instanceof InMemoryQueue) return queue.popNow();
+  return queue.popNow?.() ?? popOrUndefined(queue);
 }
 
 /** Pops the oldest message of any queue, or undefined when it is empty. */

@@ -4,7 +4,7 @@ import { InvalidConfigurationException } from '../core/errors.js';
 import type { MessageQueueListener } from '../core/listener.js';
 import { getEricLogger } from '../core/logger.js';
 import { Message, type MessageContract, type Payload } from '../core/message.js';
-import { popOrUndefined } from '../core/queue.js';
+import { InMemoryQueue, popAny } from '../core/queue.js';
 import { assertInteger } from '../core/validate.js';
 import { AsyncExecutor, type MessageExecutor } from './message-executor.js';
 
@@ -75,7 +75,7 @@ export class DataProcessingChannel extends AbstractChannel<ProcessedEvent> {
     // Returns true when it stopped on an empty queue rather than on the limit.
     const fill = async (): Promise<boolean> => {
       while (inFlight + finished.length < this.maxWorkers) {
-        const msg = queue.popNow !== undefined ? queue.popNow() : await popOrUndefined(queue);
+        const msg = queue instanceof InMemoryQueue ? queue.popNow() : await popAny(queue);
         if (msg === undefined) return true;
         inFlight++;
         void this.execute(target, msg).then(settle);

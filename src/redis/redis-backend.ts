@@ -6,10 +6,12 @@ import { resolveRedisBackendOptions, type RedisBackendOptions } from './redis-ba
 import { RedisChannelRepository } from './redis-channel-repository.js';
 import { createRedisClients } from './redis-clients.js';
 import { RedisConnectionsFactory } from './redis-connections-factory.js';
+import { MessageDecoder } from './message-decoder.js';
 import { RedisKeys } from './redis-keys.js';
 import type { RedisQueue } from './redis-queue.js';
 import { RedisScripts } from './redis-scripts.js';
 import { RedisStorage } from './redis-storage.js';
+import { RedisTaker } from './redis-taker.js';
 import { RedisWakeHub } from './redis-wake-hub.js';
 
 /**
@@ -23,6 +25,10 @@ export class RedisBackend {
   readonly hub: RedisWakeHub;
   readonly connectionsFactory: RedisConnectionsFactory;
   readonly channelRepository: RedisChannelRepository;
+  /** @internal Shares one decoded object among the copies of a message that local streams pop. */
+  readonly decoder = new MessageDecoder();
+  /** @internal Takes messages for the streams waiting in this process, one script per tick. */
+  readonly taker: RedisTaker;
   private closing: Promise<void> | undefined;
 
   private constructor(
@@ -36,6 +42,7 @@ export class RedisBackend {
     this.hub = new RedisWakeHub(subscriber, this.keys);
     this.connectionsFactory = new RedisConnectionsFactory(this);
     this.channelRepository = new RedisChannelRepository(this);
+    this.taker = new RedisTaker(this);
     let ready = false;
     // A pop or a length check that failed while the command connection was down may have missed messages.
     client.on('ready', () => {

@@ -43,7 +43,8 @@ export function createRedisClients(redis: string | RedisOptions): { client: Redi
     return connection;
   };
   return {
-    client: make('commands', {}),
+    // Commands issued in one turn of the event loop (a broadcast waking many streams) go out in one write.
+    client: make('commands', { enableAutoPipelining: true }),
     // Subscriptions are renewed by the wake hub, which needs to know when Redis acknowledged them.
     subscriber: make('pubsub', { autoResubscribe: false, commandTimeout: undefined }),
   };

@@ -12,28 +12,34 @@ const NOOP = (): void => {};
 /**
  * One listener's queue, a Redis list (`<p>queue:<channel>:<listener>`) shared by every process.
  *
- * `pop` is `LPOP`, atomic: when several streams (in one process or several) read one listener, each
- * message goes to exactly one of them. `onReady` waits without polling: the callback is registered with
- * the process's pub/sub hub first, then the list is checked, so a message pushed in between is never
- * missed. After a `pop`, that check is skipped unless a notification for this queue arrived since the
- * pop was sent (the pop itself saw the list then).
+ * Each message goes to one consumer, once, whichever process it runs in: messages leave the list only
+ * atomically (`LPOP` in a script). A stream that waits (`onReady`) has this process take the listener's
+ * messages (at most 32) in one script shared with every other stream waiting in the same tick, then reads
+ * them with `popNow`; what it does not read in that turn of the event loop goes back to the head of the
+ * list. Waiting costs nothing: the process's pub/sub connection announces new messages (`notify`), and a
+ * take that found the list empty is not repeated until one is announced.
  *
  * While Redis is unreachable, `push` rejects with `RepositoryError`; `pop` rejects with
- * `NoMessagesException` (nothing was taken) and `onReady` calls back once Redis is back, so streams
- * pause and resume by themselves. A stored message that cannot be decoded is dropped with a logged error
- * and the pop rejects with `RepositoryError`.
+ * `NoMessagesException` (nothing was taken) and waiting streams are served once Redis is back, so they
+ * pause and resume by themselves. A stored message that cannot be decoded is dropped with a logged error.
+ * `length` and `peekAll` see the list in Redis, not what a waiting stream holds for the current turn.
  */
 export class RedisQueue implements Queue, WakeTarget {
   readonly key: string;
   private readonly wakeChannel: string;
   private readonly wakeMessage: string;
+  /** Messages taken for a waiting stream, oldest first, with their stored texts (to give them back). */
+  private held: MessageContract[] = [];
+  private heldTexts: string[] = [];
   private callback: (() => void) | undefined;
   private moreCallbacks: Set<() => void> | undefined;
   /** Bumped by every notification that may concern this queue. */
   private epoch = 0;
-  /** `epoch` when the last pop was sent; undefined before the first pop. */
-  private popEpoch: number | undefined;
+  /** `epoch` when a take or pop found the list empty (so nothing is taken again until a notification). */
+  private emptyEpoch: number | undefined;
+  private taking = false;
   private registered = false;
+  private disposed = false;
 
   constructor(
     readonly backend: RedisBackend,
@@ -53,51 +59,54 @@ export class RedisQueue implements Queue, WakeTarget {
     );
   }
 
+  /** The oldest message taken for a waiting stream, or undefined when none is held here (see `onReady`). */
+  popNow(): MessageContract | undefined {
+    if (this.held.length === 0) return undefined;
+    this.heldTexts.shift();
+    return this.held.shift();
+  }
+
+  /** The oldest message: one held here, else one taken from Redis. */
   async pop(): Promise<MessageContract> {
+    const held = this.popNow();
+    if (held !== undefined) return held;
     this.register();
-    this.popEpoch = this.epoch;
+    if (this.emptyEpoch === this.epoch) throw this.empty();
+    const epoch = this.epoch;
     let text: string | null;
     try {
-      text = await this.backend.client.lpop(this.key);
+      const [popped, left] = (await this.backend.scripts.run('ericSsePop', [this.key], [])) as [string | null, number];
+      text = popped;
+      this.emptyEpoch = left === 0 ? epoch : undefined;
     } catch (error) {
       if (isReplyError(error)) throw repositoryError(`pop a message of listener ${this.listenerId}`, error);
-      this.popEpoch = undefined; // the pop saw nothing: onReady must look again
       throw new NoMessagesException(`Redis is unavailable: no message of listener ${this.listenerId} can be taken now`);
     }
-    if (text === null) throw new NoMessagesException(`No messages for listener ${this.listenerId}`);
-    try {
-      return decodeMessage(JSON.parse(text));
-    } catch (error) {
-      const failure = repositoryError(`decode a message of listener ${this.listenerId} (dropped)`, error);
-      getEricLogger().error(failure.message, error);
-      throw failure;
-    }
+    if (text === null) throw this.empty();
+    return this.decode(text, true);
   }
 
   onReady(callback: () => void): () => void {
-    this.register();
-    if (this.popEpoch !== undefined && this.popEpoch !== this.epoch) {
-      this.popEpoch = undefined; // woken once for that notification; a later wait looks at the list
+    if (this.held.length > 0) {
       callback();
       return NOOP;
     }
+    this.register();
     if (this.callback === undefined || this.callback === callback) this.callback = callback;
     else (this.moreCallbacks ??= new Set()).add(callback);
-    // Without a pop since the last notification, nothing says whether the list is empty: look.
-    // Not listening yet: the subscription's acknowledgement notifies this queue instead.
-    if (this.popEpoch === undefined && this.backend.hub.isListening(this.channelId)) this.checkLength();
+    this.take();
     return () => {
       if (this.callback === callback) this.callback = undefined;
       else this.moreCallbacks?.delete(callback);
     };
   }
 
-  /** How many messages wait. */
+  /** How many messages wait in Redis. */
   length(): Promise<number> {
     return redisCall(`count the messages of listener ${this.listenerId}`, () => this.backend.client.llen(this.key));
   }
 
-  /** The pending messages, oldest first, without removing them. */
+  /** The messages waiting in Redis, oldest first, without removing them. */
   async peekAll(): Promise<MessageContract[]> {
     const texts = await redisCall(`read the messages of listener ${this.listenerId}`, () =>
       this.backend.client.lrange(this.key, 0, -1),
@@ -105,34 +114,83 @@ export class RedisQueue implements Queue, WakeTarget {
     return texts.map((text) => decodeMessage(JSON.parse(text)));
   }
 
-  /** @internal Called by the hub: a message may be waiting. */
+  /** @internal Called by the hub: a message may have arrived (or may have been missed). */
   notify(): void {
     this.epoch++;
-    this.fire();
+    if (this.hasCallbacks()) this.take();
   }
 
-  /** Stops hearing about this queue (its listener was removed or detached). Waiting callbacks are kept. */
+  /** Stops hearing about this queue (its listener was removed or detached); what it held is dropped with it. */
   dispose(): void {
+    this.disposed = true;
+    this.held = [];
+    this.heldTexts = [];
     if (!this.registered) return;
     this.registered = false;
     this.backend.hub.unregister(this);
   }
 
+  /** @internal The epoch a take sent now is sent at. */
+  get epochNow(): number {
+    return this.epoch;
+  }
+
+  /** @internal What a take sent at `epoch` got. */
+  taken(texts: string[], left: number, epoch: number): void {
+    this.taking = false;
+    if (this.disposed) return;
+    for (const text of texts) {
+      const msg = this.decode(text, false);
+      if (msg === undefined) continue;
+      this.held.push(msg);
+      this.heldTexts.push(text);
+    }
+    this.emptyEpoch = left === 0 ? epoch : undefined;
+    if (this.held.length > 0) this.fire();
+    else if (epoch !== this.epoch && this.hasCallbacks()) this.take(); // announced meanwhile
+  }
+
+  /** @internal A take failed: the hub notifies this queue once Redis is back. */
+  takeFailed(): void {
+    this.taking = false;
+  }
+
+  /** @internal End of the turn a take was for: what no stream read goes back to the head of the list. */
+  returnUntaken(): void {
+    if (this.held.length === 0 || this.disposed) return;
+    const texts = this.heldTexts;
+    const held = this.held;
+    this.held = [];
+    this.heldTexts = [];
+    const { keys, scripts } = this.backend;
+    scripts
+      .run(
+        'ericSseGiveBack',
+        [keys.channels, keys.listeners(this.channelId), this.key],
+        [this.channelId, this.listenerId, this.wakeChannel, this.wakeMessage, ...texts],
+      )
+      .catch((error: unknown) => {
+        // Not given back: keep them here, ahead of anything taken since, for the next stream to read.
+        this.held = [...held, ...this.held];
+        this.heldTexts = [...texts, ...this.heldTexts];
+        getEricLogger().debug(`Giving messages of listener ${this.listenerId} back to Redis failed: ${String(error)}`);
+      });
+  }
+
+  private take(): void {
+    if (this.taking || this.disposed || this.emptyEpoch === this.epoch) return;
+    this.taking = true;
+    this.backend.taker.request(this);
+  }
+
   private register(): void {
-    if (this.registered) return;
+    if (this.registered || this.disposed) return;
     this.registered = true;
     this.backend.hub.register(this);
   }
 
-  private checkLength(): void {
-    const epoch = this.epoch;
-    this.backend.client.llen(this.key).then(
-      (length) => {
-        if (length > 0 && epoch === this.epoch) this.fire();
-      },
-      // Unreachable: the hub notifies every queue once the connection is back.
-      () => undefined,
-    );
+  private hasCallbacks(): boolean {
+    return this.callback !== undefined || (this.moreCallbacks !== undefined && this.moreCallbacks.size > 0);
   }
 
   private fire(): void {
@@ -142,5 +200,23 @@ export class RedisQueue implements Queue, WakeTarget {
     this.moreCallbacks = undefined;
     callback?.();
     if (more !== undefined) for (const other of more) other();
+  }
+
+  private empty(): NoMessagesException {
+    return new NoMessagesException(`No messages for listener ${this.listenerId}`);
+  }
+
+  /** The message a stored text holds; a malformed one is dropped with a logged error (and thrown when asked). */
+  private decode(text: string, rethrow: true): MessageContract;
+  private decode(text: string, rethrow: false): MessageContract | undefined;
+  private decode(text: string, rethrow: boolean): MessageContract | undefined {
+    try {
+      return this.backend.decoder.decode(text);
+    } catch (error) {
+      const failure = repositoryError(`decode a message of listener ${this.listenerId} (dropped)`, error);
+      getEricLogger().error(failure.message, error);
+      if (rethrow) throw failure;
+      return undefined;
+    }
   }
 }

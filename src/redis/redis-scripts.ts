@@ -13,6 +13,9 @@ local function enqueue(key, message)
 end
 `;
 
+/** A script whose caller gives the number of keys. */
+const VARIABLE = -1;
+
 const SCRIPTS = {
   // KEYS: channels, listeners, queue. ARGV: channel id, listener id, message, wake channel, wake message.
   // → 1 queued, 0 no such listener, -1 no such channel.
@@ -45,6 +48,46 @@ return #ids`,
 enqueue(KEYS[1], ARGV[1])
 redis.call('PUBLISH', ARGV[2], ARGV[3])
 return 1`,
+  },
+  // KEYS: queue. → [oldest message or false, how many are left]. Knowing that none are left lets the
+  // queue answer the next pop itself, until a wake notification says otherwise.
+  ericSsePop: {
+    keys: 1,
+    lua: `
+local message = redis.call('LPOP', KEYS[1])
+return { message, redis.call('LLEN', KEYS[1]) }`,
+  },
+  // KEYS: the queues of streams waiting in this process (as many as there are). ARGV: how many messages
+  // to take per queue at most. → per queue, in order: n, then n messages (oldest first), then how many are
+  // left (0 when fewer than the most were there: no need to ask).
+  ericSseTake: {
+    keys: VARIABLE,
+    lua: `
+local max = tonumber(ARGV[1])
+local out = {}
+for i = 1, #KEYS do
+  local taken = redis.call('LPOP', KEYS[i], max)
+  if taken then
+    out[#out + 1] = #taken
+    for j = 1, #taken do out[#out + 1] = taken[j] end
+    out[#out + 1] = #taken < max and 0 or redis.call('LLEN', KEYS[i])
+  else
+    out[#out + 1] = 0
+    out[#out + 1] = 0
+  end
+end
+return out`,
+  },
+  // KEYS: channels, listeners, queue. ARGV: channel id, listener id, wake channel, wake message, then the
+  // messages to put back at the head, oldest first. Messages of a listener that was removed meanwhile are
+  // dropped with it; a queue outside any channel takes them back. → how many were put back.
+  ericSseGiveBack: {
+    keys: 3,
+    lua: `
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 and not redis.call('ZSCORE', KEYS[2], ARGV[2]) then return 0 end
+for i = #ARGV, 5, -1 do redis.call('LPUSH', KEYS[3], ARGV[i]) end
+redis.call('PUBLISH', ARGV[3], ARGV[4])
+return #ARGV - 4`,
   },
   // KEYS: channels, channel order, seq. ARGV: channel id, record. → 1 created, 0 id taken.
   ericSseCreateChannel: {
@@ -176,12 +219,13 @@ type ScriptCall = (...keysThenArgs: (string | number)[]) => Promise<unknown>;
 export class RedisScripts {
   constructor(private readonly client: Redis) {
     for (const [name, { keys, lua }] of Object.entries(SCRIPTS)) {
-      client.defineCommand(name, { numberOfKeys: keys, lua });
+      client.defineCommand(name, keys === VARIABLE ? { lua } : { numberOfKeys: keys, lua });
     }
   }
 
   run(name: ScriptName, keys: string[], args: (string | number)[]): Promise<unknown> {
     const call = (this.client as unknown as Record<ScriptName, ScriptCall>)[name];
+    if (SCRIPTS[name].keys === VARIABLE) return call.call(this.client, keys.length, ...keys, ...args);
     return call.call(this.client, ...keys, ...args);
   }
 }

@@ -1,6 +1,7 @@
 import { afterAll, afterEach, beforeAll, expect, it } from '@jest/globals';
 import {
   InvalidConfigurationException,
+  DataProcessingChannel,
   Message,
   MessageQueueListener,
   NoMessagesException,
@@ -12,6 +13,7 @@ import {
   UniqueMessage,
   type RedisBackend,
 } from '../../src/index.js';
+import { CommandMonitor } from './monitor.js';
 import { RedisServer, describeWithRedis } from './redis-server.js';
 import { Backends, uniquePrefix } from './support.js';
 
@@ -162,6 +164,93 @@ describeWithRedis('RedisQueue', () => {
     await expect(queue.push(new Message('x'))).rejects.toThrow(RepositoryError);
     await expect(queue.pop()).rejects.toThrow(NoMessagesException);
     await expect(queue.length()).rejects.toThrow(RepositoryError);
+  });
+
+  it('serves every stream a broadcast woke with one script, each message read once', async () => {
+    await twoProcesses();
+    const channel = a.channelRepository.create({});
+    await a.channelRepository.add(channel);
+    const onB = await b.channelRepository.loadOne(channel.id);
+    const queues = await Promise.all(
+      Array.from({ length: 30 }, async () => (await onB.resolveConnection((await onB.addListener()).id)).queue),
+    );
+    // Each waits (an initial take finds its list empty), then one broadcast wakes them all.
+    await Promise.all(queues.map((queue) => queue.pop().catch(() => undefined)));
+    const woken = Promise.all(queues.map((queue) => new Promise<void>((resolve) => queue.onReady(resolve))));
+    const monitor = await CommandMonitor.start(server.url);
+    try {
+      await monitor.settle();
+      monitor.reset();
+      await channel.broadcast(new Message('all'));
+      await woken;
+      expect(queues.map((queue) => (queue as RedisQueue).popNow())).toEqual(queues.map(() => new Message('all')));
+      await monitor.settle();
+      // The broadcast, then one take for all 30 (a script's first run on a connection is an EVAL).
+      expect(monitor.commands()).toEqual([
+        expect.stringMatching(/^eval(sha)?$/),
+        expect.stringMatching(/^eval(sha)?$/),
+      ]);
+    } finally {
+      await monitor.stop();
+    }
+  });
+
+  it('shares one decoded message among the copies of a broadcast this process reads', async () => {
+    await twoProcesses();
+    const channel = a.channelRepository.create({});
+    await a.channelRepository.add(channel);
+    const [one, two] = [await channel.addListener(), await channel.addListener()];
+    await channel.broadcast(new Message('shared', { big: 'payload' }));
+    const first = await channel.getConnection(one.id).queue.pop();
+    const second = await channel.getConnection(two.id).queue.pop();
+    expect(first).toBe(second);
+  });
+
+  it('puts what a woken stream did not read in that turn back at the head of the list, in order', async () => {
+    await twoProcesses();
+    const queue = new RedisQueue(a, 'c', 'l');
+    await queue.push(new Message('one'));
+    await queue.push(new Message('two'));
+    await ready(queue); // woken, holding both, but reads only one in this turn
+    expect(queue.popNow()).toEqual(new Message('one'));
+    await new Promise((resolve) => setImmediate(resolve));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(queue.popNow()).toBeUndefined();
+    expect(await queue.peekAll()).toEqual([new Message('two')]);
+    await new RedisQueue(b, 'c', 'l').push(new Message('three'));
+    expect(await new RedisQueue(b, 'c', 'l').peekAll()).toEqual([new Message('two'), new Message('three')]);
+  });
+
+  it('drops, rather than gives back, what it held for a listener removed meanwhile', async () => {
+    await twoProcesses();
+    const channel = a.channelRepository.create({});
+    await a.channelRepository.add(channel);
+    const listener = await channel.addListener();
+    await channel.dispatch(listener.id, new Message('held'));
+    const queue = channel.getConnection(listener.id).queue as RedisQueue;
+    await ready(queue);
+    await (await b.channelRepository.loadOne(channel.id)).removeListener(listener.id);
+    await new Promise((resolve) => setImmediate(resolve));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(await a.client.exists(queue.key)).toBe(0);
+  });
+
+  it('lets deliverNext and processQueue take messages that are in Redis only', async () => {
+    await twoProcesses();
+    const channel = a.channelRepository.create({});
+    await a.channelRepository.add(channel);
+    const listener = await channel.addListener();
+    await channel.dispatch(listener.id, new Message('first'));
+    listener.start();
+    expect(await channel.deliverNext(listener.id)).toEqual(new Message('first'));
+    await expect(channel.deliverNext(listener.id)).rejects.toBeInstanceOf(NoMessagesException);
+    const processing = new DataProcessingChannel({ maxWorkers: 2 });
+    const connection = a.connectionsFactory.create(undefined, 'processing');
+    await processing.registerConnection(connection);
+    for (let i = 0; i < 3; i++) await connection.queue.push(new Message('job', i));
+    const results: unknown[] = [];
+    for await (const event of processing.processQueue(connection.listener)) results.push(event.data);
+    expect(results.sort()).toEqual([0, 1, 2]);
   });
 
   it('is made by RedisConnectionsFactory for a channel and listener', async () => {
