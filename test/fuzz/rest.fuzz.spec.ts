@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { startRestApp, type RestApp } from '../rest/support.js';
 import { ChannelsModel, emptyContainer } from './support/channels-model.js';
 import { agent } from './support/http-wire.js';
-import { replay } from './support/replay.js';
+import { replay, TIME_BOUND } from './support/replay.js';
 import { restCommands } from './support/rest-arbitraries.js';
 import { NO_BODY } from './support/rest-bodies.js';
 import { CreateChannel, Dispatch, Stream, Subscribe, type RestReal } from './support/rest-commands.js';
@@ -68,7 +68,7 @@ describe('REST endpoints under fuzzing', () => {
         const model = await seededRun();
         await fc.asyncModelRun(() => ({ model, real }), commands);
       }),
-      { numRuns: 120, ...replay() },
+      { numRuns: 80, ...TIME_BOUND, ...replay() },
     );
   }, 120_000);
 

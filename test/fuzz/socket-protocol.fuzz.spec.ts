@@ -10,7 +10,7 @@ import { ANSWER_DEADLINE_MS, withDeadline } from './support/deadline.js';
 import { junk, socketCommands } from './support/socket-arbitraries.js';
 import { CreateChannel, Dispatch, Listen, Register, type SocketReal } from './support/socket-commands.js';
 import { ourErrorName } from './support/our-errors.js';
-import { replay } from './support/replay.js';
+import { replay, TIME_BOUND } from './support/replay.js';
 import { exchange } from './support/socket-wire.js';
 
 const IDLE_TIMEOUT_MS = 1000;
@@ -69,7 +69,7 @@ describe('socket protocol under fuzzing', () => {
         const model = await seededRun();
         await fc.asyncModelRun(() => ({ model, real }), commands);
       }),
-      { numRuns: 120, ...replay() },
+      { numRuns: 80, ...TIME_BOUND, ...replay() },
     );
   }, 120_000);
 
