@@ -13,9 +13,6 @@ local function enqueue(key, message)
 end
 `;
 
-/** A script whose caller gives the number of keys. */
-const VARIABLE = -1;
-
 const SCRIPTS = {
   // KEYS: channels, listeners, queue. ARGV: channel id, listener id, message, wake channel, wake message.
   // → 1 queued, 0 no such listener, -1 no such channel.
@@ -57,24 +54,32 @@ return 1`,
 local message = redis.call('LPOP', KEYS[1])
 return { message, redis.call('LLEN', KEYS[1]) }`,
   },
-  // KEYS: the queues of streams waiting in this process (as many as there are). ARGV: how many messages
-  // to take per queue at most. → per queue, in order: n, then n messages (oldest first), then how many are
-  // left (0 when fewer than the most were there: no need to ask).
+  // ARGV: how many messages to take per queue at most, then per channel: its queue key prefix, how many
+  // listeners, their ids (the queues of streams waiting in this process; ids rather than whole keys keep the
+  // command short). → per queue, in order: n, then n messages (oldest first), then how many are left (0
+  // when fewer than the most were there: no need to ask).
   ericSseTake: {
-    keys: VARIABLE,
+    keys: 0,
     lua: `
 local max = tonumber(ARGV[1])
 local out = {}
-for i = 1, #KEYS do
-  local taken = redis.call('LPOP', KEYS[i], max)
-  if taken then
-    out[#out + 1] = #taken
-    for j = 1, #taken do out[#out + 1] = taken[j] end
-    out[#out + 1] = #taken < max and 0 or redis.call('LLEN', KEYS[i])
-  else
-    out[#out + 1] = 0
-    out[#out + 1] = 0
+local at = 2
+while at <= #ARGV do
+  local prefix = ARGV[at]
+  local last = at + 1 + tonumber(ARGV[at + 1])
+  for i = at + 2, last do
+    local key = prefix .. ARGV[i]
+    local taken = redis.call('LPOP', key, max)
+    if taken then
+      out[#out + 1] = #taken
+      for j = 1, #taken do out[#out + 1] = taken[j] end
+      out[#out + 1] = #taken < max and 0 or redis.call('LLEN', key)
+    else
+      out[#out + 1] = 0
+      out[#out + 1] = 0
+    end
   end
+  at = last + 1
 end
 return out`,
   },
@@ -219,13 +224,12 @@ type ScriptCall = (...keysThenArgs: (string | number)[]) => Promise<unknown>;
 export class RedisScripts {
   constructor(private readonly client: Redis) {
     for (const [name, { keys, lua }] of Object.entries(SCRIPTS)) {
-      client.defineCommand(name, keys === VARIABLE ? { lua } : { numberOfKeys: keys, lua });
+      client.defineCommand(name, { numberOfKeys: keys, lua });
     }
   }
 
   run(name: ScriptName, keys: string[], args: (string | number)[]): Promise<unknown> {
     const call = (this.client as unknown as Record<ScriptName, ScriptCall>)[name];
-    if (SCRIPTS[name].keys === VARIABLE) return call.call(this.client, keys.length, ...keys, ...args);
     return call.call(this.client, ...keys, ...args);
   }
 }

@@ -36,34 +36,44 @@ export class RedisTaker {
     }
   };
 
-  private take(batch: RedisQueue[]): void {
+  private take(queues: RedisQueue[]): void {
+    // Grouped by channel: the script gets each channel's key prefix once, then the listener ids.
+    const byChannel = new Map<string, RedisQueue[]>();
+    for (const queue of queues) {
+      const group = byChannel.get(queue.channelId);
+      if (group === undefined) byChannel.set(queue.channelId, [queue]);
+      else group.push(queue);
+    }
+    const batch: RedisQueue[] = [];
+    const args: (string | number)[] = [MAX_TAKEN_PER_QUEUE];
+    for (const [channelId, group] of byChannel) {
+      args.push(this.backend.keys.queuePrefix(channelId), group.length);
+      for (const queue of group) {
+        batch.push(queue);
+        args.push(queue.listenerId);
+      }
+    }
     const epochs = batch.map((queue) => queue.epochNow);
-    this.backend.scripts
-      .run(
-        'ericSseTake',
-        batch.map((queue) => queue.key),
-        [MAX_TAKEN_PER_QUEUE],
-      )
-      .then(
-        (reply) => {
-          const flat = reply as (string | number)[];
-          let at = 0;
-          for (let i = 0; i < batch.length; i++) {
-            const count = Number(flat[at++]);
-            const texts = flat.slice(at, at + count) as string[];
-            at += count;
-            batch[i].taken(texts, Number(flat[at++]), epochs[i]);
-          }
-          // After the streams woken above have run (they are scheduled with setImmediate too, before this).
-          setImmediate(() => {
-            for (const queue of batch) queue.returnUntaken();
-          });
-        },
-        (error: unknown) => {
-          // Unreachable: the queues are notified once Redis is back. Refused: a real fault, logged.
-          if (isReplyError(error)) getEricLogger().error('Taking messages from Redis failed', error);
-          for (const queue of batch) queue.takeFailed();
-        },
-      );
+    this.backend.scripts.run('ericSseTake', [], args).then(
+      (reply) => {
+        const flat = reply as (string | number)[];
+        let at = 0;
+        for (let i = 0; i < batch.length; i++) {
+          const count = Number(flat[at++]);
+          const texts = flat.slice(at, at + count) as string[];
+          at += count;
+          batch[i].taken(texts, Number(flat[at++]), epochs[i]);
+        }
+        // After the streams woken above have run (they are scheduled with setImmediate too, before this).
+        setImmediate(() => {
+          for (const queue of batch) queue.returnUntaken();
+        });
+      },
+      (error: unknown) => {
+        // Unreachable: the queues are notified once Redis is back. Refused: a real fault, logged.
+        if (isReplyError(error)) getEricLogger().error('Taking messages from Redis failed', error);
+        for (const queue of batch) queue.takeFailed();
+      },
+    );
   }
 }
