@@ -4,13 +4,14 @@
  * added to `SUITES` below.
  */
 import { describeEnvironment } from './environment.js';
+import { fanout } from './fanout/suite.js';
 import { idle } from './idle/suite.js';
 import { inProcess } from './in-process.js';
 import { progress, renderSection } from './report.js';
 import { socket } from './socket.js';
 import type { BenchSuite } from './suite.js';
 
-const SUITES: BenchSuite[] = [inProcess, socket, idle];
+const SUITES: BenchSuite[] = [inProcess, fanout, socket, idle];
 
 async function main(args: string[]): Promise<void> {
   if (args.includes('--help') || args.includes('-h')) {
