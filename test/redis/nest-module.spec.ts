@@ -11,6 +11,7 @@ import {
 } from '@nestjs/common';
 import type { AddressInfo } from 'node:net';
 import { firstValueFrom, type Observable } from 'rxjs';
+import request from 'supertest';
 import {
   ChannelContainer,
   ERIC_SSE_CHANNEL_REPOSITORY,
@@ -194,6 +195,42 @@ describeWithRedis('EricSseModule on Redis', () => {
       expect(await viaEvents).toMatchObject({ type: 'second', data: '2' });
       const missing = await RawSseClient.open(`${base}/open/eric/nope`);
       expect(missing.status).toBe(404);
+    });
+
+    it('watches (watchEvents and openWatchEvents) a channel another instance made', async () => {
+      const [a, b] = await twoApps();
+      const streams = b.get(EricSseStreams);
+      const fresh = a.get<RedisChannelRepository>(ERIC_SSE_CHANNEL_REPOSITORY).create({ channelId: 'made-on-a' });
+      await a.get(ChannelContainer).add(fresh);
+      expect(b.get(ChannelContainer).has('made-on-a')).toBe(false);
+      const watched = firstValueFrom(streams.watchEvents('made-on-a'));
+      const opened = firstValueFrom(await streams.openWatchEvents('made-on-a'));
+      // The watch listeners are added asynchronously: broadcast once both are registered.
+      while ((await fresh.listListenerIds()).length < 2) await new Promise((resolve) => setTimeout(resolve, 5));
+      await fresh.broadcast(new Message('seen', 'by both'));
+      expect(await watched).toMatchObject({ type: 'seen', data: 'by both' });
+      expect(await opened).toMatchObject({ type: 'seen', data: 'by both' });
+      await expect(streams.openWatchEvents('nope')).rejects.toBeInstanceOf(NotFoundException);
+      await expect(firstValueFrom(streams.watchEvents('nope'))).rejects.toBeInstanceOf(NotFoundException);
+    });
+
+    it('answers 409 to a REST channel creation whose id another instance took', async () => {
+      const options = { redis: server.url, keyPrefix: uniquePrefix(), rest: {} };
+      const a = await app(options);
+      const b = await app(options);
+      await request(a.getHttpServer()).post('/eric-sse/channels').send({ id: 'taken' }).expect(201);
+      const conflict = await request(b.getHttpServer()).post('/eric-sse/channels').send({ id: 'taken' }).expect(409);
+      expect(conflict.body).toMatchObject({ error: 'InvalidChannelException' });
+      expect((await request(b.getHttpServer()).get('/eric-sse/channels').expect(200)).body.ids).toEqual([
+        'eric',
+        'taken',
+      ]);
+    });
+
+    it('lets instances start at once on the same configured channels', async () => {
+      const options = { redis: server.url, keyPrefix: uniquePrefix(), channels: [{ id: 'news' }, { id: 'more' }] };
+      const started = await Promise.all([1, 2, 3].map(() => app(options)));
+      for (const one of started) expect(await one.get(ChannelContainer).listIds()).toEqual(['news', 'more', 'eric']);
     });
 
     it('registers an @OnMessage listener once, and each message runs on one instance', async () => {

@@ -4,6 +4,7 @@ import {
   InvalidChannelException,
   Message,
   RedisSSEChannel,
+  setEricLogger,
   type RedisBackend,
   type SSEEvent,
 } from '../../src/index.js';
@@ -57,6 +58,26 @@ describeWithRedis('ChannelContainer over a RedisChannelRepository', () => {
     );
     await expect(onB.add(b.channelRepository.create({ channelId: 'x' }))).rejects.toThrow(/already exists/);
     expect(onB.has('x')).toBe(false);
+  });
+
+  it('ignores a malformed control message, with a logged error', async () => {
+    await twoProcesses();
+    const logged: string[] = [];
+    setEricLogger({ debug: () => {}, error: (message) => logged.push(message) });
+    try {
+      await onA.add(a.channelRepository.create({ channelId: 'stays' }));
+      await onB.resolve('stays');
+      const heard = (backend: RedisBackend) =>
+        new Promise<void>((resolve) => backend.subscriber.once('message', () => setImmediate(resolve)));
+      const seen = Promise.all([heard(a), heard(b)]);
+      await a.client.publish(a.keys.control, 'not json');
+      await seen;
+      // Each process hears it (both are subscribed): each logs it once and goes on.
+      expect(logged).toEqual(Array(2).fill('Ignored a malformed eric-sse control message: not json'));
+      expect(onB.has('stays')).toBe(true);
+    } finally {
+      setEricLogger();
+    }
   });
 
   it('rejects unknown ids with InvalidChannelException', async () => {
