@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { RepositoryError } from '../core/errors.js';
 import type { ListenerRegistry } from '../persistence/listener-registry.js';
@@ -12,7 +13,7 @@ import type { RedisQueue } from './redis-queue.js';
 import { RedisScripts } from './redis-scripts.js';
 import { RedisStorage } from './redis-storage.js';
 import { RedisTaker } from './redis-taker.js';
-import { RedisWakeHub } from './redis-wake-hub.js';
+import { ORIGIN_LENGTH, RedisWakeHub } from './redis-wake-hub.js';
 
 /**
  * One process's link to the shared Redis: two connections (commands, pub/sub) whatever the number of
@@ -39,7 +40,7 @@ export class RedisBackend {
   ) {
     this.keys = new RedisKeys(keyPrefix);
     this.scripts = new RedisScripts(client);
-    this.hub = new RedisWakeHub(subscriber, this.keys);
+    this.hub = new RedisWakeHub(subscriber, this.keys, randomBytes(ORIGIN_LENGTH / 2).toString('hex'));
     this.connectionsFactory = new RedisConnectionsFactory(this);
     this.channelRepository = new RedisChannelRepository(this);
     this.taker = new RedisTaker(this);

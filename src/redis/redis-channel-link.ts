@@ -6,6 +6,8 @@ import { encodeMessage } from '../persistence/message-codec.js';
 import type { RedisBackend } from './redis-backend.js';
 import { redisCall } from './redis-errors.js';
 import { RedisQueue } from './redis-queue.js';
+import { MAX_TAKEN_PER_QUEUE } from './redis-taker.js';
+import { broadcastWake, listenerWake } from './redis-wake-hub.js';
 
 /** What a Redis channel class lets its link do on the plain (local) channel underneath. */
 export interface LocalChannelOps {
@@ -88,35 +90,72 @@ export class RedisChannelLink {
     if (removed === 0) throw noListener(listenerId, channel.id);
   }
 
+  /** One script: queue, announce, and take for the streams of this process waiting on the listener. */
   async dispatch(listenerId: string, msg: MessageContract): Promise<void> {
     const { channel, backend } = this;
-    const { keys } = backend;
+    const { keys, taker } = backend;
     const encoded = JSON.stringify(encodeMessage(msg));
-    const queued = await redisCall(`dispatch to listener ${listenerId} of channel ${channel.id}`, () =>
-      backend.scripts.run(
-        'ericSseDispatch',
-        [keys.channels, keys.listeners(channel.id), keys.queue(channel.id, listenerId)],
-        [channel.id, listenerId, encoded, keys.wake(channel.id), `d:${listenerId}`],
-      ),
-    );
+    const piggyback = taker.piggyback(channel.id, listenerId);
+    let reply: unknown[];
+    try {
+      reply = (await redisCall(`dispatch to listener ${listenerId} of channel ${channel.id}`, () =>
+        backend.scripts.run(
+          'ericSseDispatch',
+          [keys.channels, keys.listeners(channel.id), keys.queue(channel.id, listenerId)],
+          [
+            channel.id,
+            listenerId,
+            encoded,
+            keys.wake(channel.id),
+            listenerWake(backend.hub.origin, listenerId),
+            MAX_TAKEN_PER_QUEUE,
+            keys.queuePrefix(channel.id),
+            piggyback.ids,
+          ],
+        ),
+      )) as unknown[];
+    } catch (error) {
+      taker.abandon(piggyback);
+      throw error;
+    }
+    const [queued, index, ...texts] = reply as [number, string, ...string[]];
+    taker.complete(piggyback, queued === 1, index, texts);
     if (queued === -1) throw noChannel(channel.id);
     if (queued === 0) throw noListener(listenerId, channel.id);
   }
 
-  /** One script, however many listeners: resolves with how many the message was queued for. */
+  /**
+   * One script, however many listeners (and one publish for the channel); it also takes for the streams of
+   * this process waiting on the channel. Resolves with how many listeners the message was queued for.
+   */
   async broadcast(msg: MessageContract): Promise<number> {
     const { channel, backend } = this;
-    const { keys } = backend;
+    const { keys, taker } = backend;
     const encoded = JSON.stringify(encodeMessage(msg));
-    const count = Number(
-      await redisCall(`broadcast on channel ${channel.id}`, () =>
+    const piggyback = taker.piggyback(channel.id);
+    let reply: unknown[];
+    try {
+      reply = (await redisCall(`broadcast on channel ${channel.id}`, () =>
         backend.scripts.run(
           'ericSseBroadcast',
           [keys.channels, keys.listeners(channel.id)],
-          [channel.id, keys.queuePrefix(channel.id), encoded, keys.wake(channel.id)],
+          [
+            channel.id,
+            keys.queuePrefix(channel.id),
+            encoded,
+            keys.wake(channel.id),
+            broadcastWake(backend.hub.origin),
+            MAX_TAKEN_PER_QUEUE,
+            piggyback.ids,
+          ],
         ),
-      ),
-    );
+      )) as unknown[];
+    } catch (error) {
+      taker.abandon(piggyback);
+      throw error;
+    }
+    const [count, index, ...texts] = reply as [number, string, ...string[]];
+    taker.complete(piggyback, count > 0, index, texts);
     if (count === -1) throw noChannel(channel.id);
     return count;
   }

@@ -5,7 +5,7 @@ import type { Queue } from '../core/queue.js';
 import { decodeMessage, encodeMessage } from '../persistence/message-codec.js';
 import type { RedisBackend } from './redis-backend.js';
 import { isReplyError, redisCall, repositoryError } from './redis-errors.js';
-import type { WakeTarget } from './redis-wake-hub.js';
+import { listenerWake, type WakeTarget } from './redis-wake-hub.js';
 
 const NOOP = (): void => {};
 
@@ -48,7 +48,7 @@ export class RedisQueue implements Queue, WakeTarget {
   ) {
     this.key = backend.keys.queue(channelId, listenerId);
     this.wakeChannel = backend.keys.wake(channelId);
-    this.wakeMessage = `d:${listenerId}`;
+    this.wakeMessage = listenerWake(backend.hub.origin, listenerId);
   }
 
   /** Appends a message (no membership check: channels dispatch through their own script). */
@@ -57,6 +57,7 @@ export class RedisQueue implements Queue, WakeTarget {
     await redisCall(`queue a message for listener ${this.listenerId}`, () =>
       this.backend.scripts.run('ericSsePush', [this.key], [encoded, this.wakeChannel, this.wakeMessage]),
     );
+    this.backend.hub.notifyLocal(this.channelId, this.listenerId);
   }
 
   /** The oldest message taken for a waiting stream, or undefined when none is held here (see `onReady`). */
@@ -130,6 +131,16 @@ export class RedisQueue implements Queue, WakeTarget {
     this.backend.hub.unregister(this);
   }
 
+  /**
+   * @internal A dispatch or broadcast script is about to take for this queue: when a stream waits on it
+   * and no take is in flight, marks it taking and returns the epoch; else undefined.
+   */
+  beginTake(): number | undefined {
+    if (this.taking || this.disposed || !this.hasCallbacks()) return undefined;
+    this.taking = true;
+    return this.epoch;
+  }
+
   /** @internal The epoch a take sent now is sent at. */
   get epochNow(): number {
     return this.epoch;
@@ -169,6 +180,7 @@ export class RedisQueue implements Queue, WakeTarget {
         [keys.channels, keys.listeners(this.channelId), this.key],
         [this.channelId, this.listenerId, this.wakeChannel, this.wakeMessage, ...texts],
       )
+      .then(() => this.backend.hub.notifyLocal(this.channelId, this.listenerId))
       .catch((error: unknown) => {
         // Not given back: keep them here, ahead of anything taken since, for the next stream to read.
         this.held = [...held, ...this.held];

@@ -13,30 +13,115 @@ local function enqueue(key, message)
 end
 `;
 
+/**
+ * Takes, for the streams waiting in this process, up to `max` messages from each queue `prefix .. id`, ids
+ * given as one string, each preceded by its length in bytes and ':' (one argument rather than one per
+ * listener keeps commands cheap to build). Each distinct message is listed once in `texts` (a broadcast is
+ * the same text in every queue); `index` gets, per queue in order, 'n,left,t1,...,tn': n messages taken,
+ * by position in `texts`, and how many are left (0 when fewer than the most were taken). A script ends
+ * with `taken(texts, index)`, which puts the index first.
+ */
+const TAKE = `${ENQUEUE}
+local function parseIds(ids)
+  local list, pos = {}, 1
+  while pos <= #ids do
+    local colon = string.find(ids, ':', pos, true)
+    local last = colon + tonumber(string.sub(ids, pos, colon - 1))
+    list[#list + 1] = string.sub(ids, colon + 1, last)
+    pos = last + 1
+  end
+  return list
+end
+local function takeKey(max, key, texts, positions, index)
+  local got = redis.call('LPOP', key, max)
+  if not got then
+    index[#index + 1] = '0,0'
+    return
+  end
+  local entry = { #got, #got < max and 0 or redis.call('LLEN', key) }
+  for j = 1, #got do
+    local text = got[j]
+    local position = positions[text]
+    if not position then
+      texts[#texts + 1] = text
+      position = #texts
+      positions[text] = position
+    end
+    entry[#entry + 1] = position
+  end
+  index[#index + 1] = table.concat(entry, ',')
+end
+local function takeFor(max, prefix, ids, texts, positions, index)
+  local list = parseIds(ids)
+  for i = 1, #list do takeKey(max, prefix .. list[i], texts, positions, index) end
+end
+local function taken(texts, index)
+  table.insert(texts, 1, table.concat(index, ';'))
+  return texts
+end
+-- Queues a message for 'ids' (listeners of the channel) and takes for this process's waiting streams
+-- ('waiting', a TAKE ids string). A waiting listener whose list is empty gets the message straight from
+-- here: pushing it and popping it back would be two calls for nothing. → texts (the message first), index.
+local function queueAndTake(max, prefix, ids, message, waiting)
+  local list = parseIds(waiting)
+  local member = {}
+  for i = 1, #ids do member[ids[i]] = true end
+  local direct = {}
+  for i = 1, #list do
+    local id = list[i]
+    if member[id] and not direct[id] and redis.call('LLEN', prefix .. id) == 0 then direct[id] = true end
+  end
+  for i = 1, #ids do
+    if not direct[ids[i]] then enqueue(prefix .. ids[i], message) end
+  end
+  local texts, positions, index = { message }, { [message] = 1 }, {}
+  for i = 1, #list do
+    local id = list[i]
+    if direct[id] then
+      direct[id] = nil
+      index[#index + 1] = '1,0,1'
+    else
+      takeKey(max, prefix .. id, texts, positions, index)
+    end
+  end
+  return texts, index
+end
+`;
+
 const SCRIPTS = {
-  // KEYS: channels, listeners, queue. ARGV: channel id, listener id, message, wake channel, wake message.
-  // → 1 queued, 0 no such listener, -1 no such channel.
+  // KEYS: channels, listeners, queue. ARGV: channel id, listener id, message, wake channel, wake message,
+  // then a take for this process's waiting streams (max, queue key prefix, ids; see TAKE), so that a stream
+  // of the dispatching process gets the message in the same round trip.
+  // → { 1 queued | 0 no such listener | -1 no such channel, index, texts... }.
   ericSseDispatch: {
     keys: 3,
-    lua: `${ENQUEUE}
+    lua: `${TAKE}
+local status, texts, index = 1, {}, {}
 if not redis.call('ZSCORE', KEYS[2], ARGV[2]) then
-  if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return -1 end
-  return 0
+  status = redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 and -1 or 0
+  takeFor(tonumber(ARGV[6]), ARGV[7], ARGV[8], texts, {}, index)
+else
+  texts, index = queueAndTake(tonumber(ARGV[6]), ARGV[7], { ARGV[2] }, ARGV[3], ARGV[8])
+  redis.call('PUBLISH', ARGV[4], ARGV[5])
 end
-enqueue(KEYS[3], ARGV[3])
-redis.call('PUBLISH', ARGV[4], ARGV[5])
-return 1`,
+local out = taken(texts, index)
+table.insert(out, 1, status)
+return out`,
   },
-  // KEYS: channels, listeners. ARGV: channel id, queue key prefix, message, wake channel.
-  // → how many listeners the message was queued for, -1 no such channel. One PUBLISH however many listeners.
+  // KEYS: channels, listeners. ARGV: channel id, queue key prefix, message, wake channel, wake message,
+  // then a take for this process's waiting streams (max, ids; see TAKE).
+  // → { how many listeners the message was queued for (-1: no such channel), index, texts... }.
+  // One PUBLISH however many listeners.
   ericSseBroadcast: {
     keys: 2,
-    lua: `${ENQUEUE}
-if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return -1 end
+    lua: `${TAKE}
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return { -1, '' } end
 local ids = redis.call('ZRANGE', KEYS[2], 0, -1)
-for i = 1, #ids do enqueue(ARGV[2] .. ids[i], ARGV[3]) end
-if #ids > 0 then redis.call('PUBLISH', ARGV[4], 'b') end
-return #ids`,
+local texts, index = queueAndTake(tonumber(ARGV[6]), ARGV[2], ids, ARGV[3], ARGV[7])
+if #ids > 0 then redis.call('PUBLISH', ARGV[4], ARGV[5]) end
+local out = taken(texts, index)
+table.insert(out, 1, #ids)
+return out`,
   },
   // KEYS: queue. ARGV: message, wake channel, wake message. A push that does not check membership.
   ericSsePush: {
@@ -54,34 +139,15 @@ return 1`,
 local message = redis.call('LPOP', KEYS[1])
 return { message, redis.call('LLEN', KEYS[1]) }`,
   },
-  // ARGV: how many messages to take per queue at most, then per channel: its queue key prefix, how many
-  // listeners, their ids (the queues of streams waiting in this process; ids rather than whole keys keep the
-  // command short). → per queue, in order: n, then n messages (oldest first), then how many are left (0
-  // when fewer than the most were there: no need to ask).
+  // ARGV: how many messages to take per queue at most, then per channel: its queue key prefix and the ids of
+  // its listeners whose streams wait in this process (see TAKE). → { index, texts... }.
   ericSseTake: {
     keys: 0,
-    lua: `
+    lua: `${TAKE}
 local max = tonumber(ARGV[1])
-local out = {}
-local at = 2
-while at <= #ARGV do
-  local prefix = ARGV[at]
-  local last = at + 1 + tonumber(ARGV[at + 1])
-  for i = at + 2, last do
-    local key = prefix .. ARGV[i]
-    local taken = redis.call('LPOP', key, max)
-    if taken then
-      out[#out + 1] = #taken
-      for j = 1, #taken do out[#out + 1] = taken[j] end
-      out[#out + 1] = #taken < max and 0 or redis.call('LLEN', key)
-    else
-      out[#out + 1] = 0
-      out[#out + 1] = 0
-    end
-  end
-  at = last + 1
-end
-return out`,
+local texts, positions, index = {}, {}, {}
+for at = 2, #ARGV, 2 do takeFor(max, ARGV[at], ARGV[at + 1], texts, positions, index) end
+return taken(texts, index)`,
   },
   // KEYS: channels, listeners, queue. ARGV: channel id, listener id, wake channel, wake message, then the
   // messages to put back at the head, oldest first. Messages of a listener that was removed meanwhile are

@@ -9,9 +9,23 @@ export const MAX_TAKEN_PER_QUEUE = 32;
 const MAX_QUEUES_PER_SCRIPT = 1000;
 
 /**
- * Takes messages for the streams that wait in this process: every queue that asks in one tick (say,
- * the thousand local streams one broadcast woke) is served by one script, one round trip. What a
- * stream does not take by the end of that turn of the event loop goes back to the head of its list.
+ * A take made by a dispatch or broadcast script for the streams of this process that wait on its channel
+ * (or listener): `ids` goes to the script (see `TAKE` in redis-scripts), `complete` hands out the reply.
+ */
+export interface Piggyback {
+  /** The waiting queues the script takes for, in the order of `ids`. */
+  readonly batch: RedisQueue[];
+  readonly epochs: number[];
+  /** The channel's (or listener's) other local queues: notified once the message is queued. */
+  readonly others: RedisQueue[];
+  readonly ids: string;
+}
+
+/**
+ * Takes messages for the streams that wait in this process: every queue that asks in one tick (say, the
+ * thousand local streams one broadcast woke) is served by one script, one round trip; a dispatch or a
+ * broadcast made here takes for the local streams in its own script. What a stream does not read by the
+ * end of that turn of the event loop goes back to the head of its list.
  */
 export class RedisTaker {
   private pending: RedisQueue[] = [];
@@ -27,6 +41,37 @@ export class RedisTaker {
     process.nextTick(this.flush);
   }
 
+  /** Prepares the take a dispatch (to `listenerId`) or broadcast script makes for the local waiting streams. */
+  piggyback(channelId: string, listenerId?: string): Piggyback {
+    const batch: RedisQueue[] = [];
+    const epochs: number[] = [];
+    const others: RedisQueue[] = [];
+    let ids = '';
+    for (const target of this.backend.hub.targetsOf(channelId, listenerId)) {
+      const queue = target as RedisQueue;
+      const epoch = queue.beginTake();
+      if (epoch === undefined) {
+        others.push(queue);
+        continue;
+      }
+      batch.push(queue);
+      epochs.push(epoch);
+      ids += idEntry(queue.listenerId);
+    }
+    return { batch, epochs, others, ids };
+  }
+
+  /** The script ran: `queued` says whether it queued the message (the other local queues are then notified). */
+  complete(piggyback: Piggyback, queued: boolean, index: string, texts: string[]): void {
+    if (queued) for (const queue of piggyback.others) queue.notify();
+    this.deliver(piggyback.batch, piggyback.epochs, index, texts);
+  }
+
+  /** The script failed: the queues it was to take for wait on (the hub notifies them once Redis is back). */
+  abandon(piggyback: Piggyback): void {
+    for (const queue of piggyback.batch) queue.takeFailed();
+  }
+
   private readonly flush = (): void => {
     this.scheduled = false;
     const all = this.pending;
@@ -37,7 +82,7 @@ export class RedisTaker {
   };
 
   private take(queues: RedisQueue[]): void {
-    // Grouped by channel: the script gets each channel's key prefix once, then the listener ids.
+    // Grouped by channel: the script gets each channel's key prefix once, then its listener ids.
     const byChannel = new Map<string, RedisQueue[]>();
     for (const queue of queues) {
       const group = byChannel.get(queue.channelId);
@@ -47,27 +92,18 @@ export class RedisTaker {
     const batch: RedisQueue[] = [];
     const args: (string | number)[] = [MAX_TAKEN_PER_QUEUE];
     for (const [channelId, group] of byChannel) {
-      args.push(this.backend.keys.queuePrefix(channelId), group.length);
+      let ids = '';
       for (const queue of group) {
         batch.push(queue);
-        args.push(queue.listenerId);
+        ids += idEntry(queue.listenerId);
       }
+      args.push(this.backend.keys.queuePrefix(channelId), ids);
     }
     const epochs = batch.map((queue) => queue.epochNow);
     this.backend.scripts.run('ericSseTake', [], args).then(
       (reply) => {
-        const flat = reply as (string | number)[];
-        let at = 0;
-        for (let i = 0; i < batch.length; i++) {
-          const count = Number(flat[at++]);
-          const texts = flat.slice(at, at + count) as string[];
-          at += count;
-          batch[i].taken(texts, Number(flat[at++]), epochs[i]);
-        }
-        // After the streams woken above have run (they are scheduled with setImmediate too, before this).
-        setImmediate(() => {
-          for (const queue of batch) queue.returnUntaken();
-        });
+        const [index, ...texts] = reply as string[];
+        this.deliver(batch, epochs, index, texts);
       },
       (error: unknown) => {
         // Unreachable: the queues are notified once Redis is back. Refused: a real fault, logged.
@@ -76,4 +112,30 @@ export class RedisTaker {
       },
     );
   }
+
+  private deliver(batch: RedisQueue[], epochs: number[], index: string, texts: string[]): void {
+    if (batch.length === 0) return;
+    const entries = index === '' ? [] : index.split(';');
+    for (let i = 0; i < batch.length; i++) {
+      if (entries[i] === undefined) {
+        // The script ended before taking (no such channel): the queue takes for itself if it must.
+        batch[i].takeFailed();
+        batch[i].notify();
+        continue;
+      }
+      const entry = entries[i].split(',');
+      const taken: string[] = [];
+      for (let j = 2; j < entry.length; j++) taken.push(texts[Number(entry[j]) - 1]);
+      batch[i].taken(taken, Number(entry[1]), epochs[i]);
+    }
+    // After the streams woken above have run (they are scheduled with setImmediate too, before this).
+    setImmediate(() => {
+      for (const queue of batch) queue.returnUntaken();
+    });
+  }
+}
+
+/** A listener id as the take function reads it: its length in bytes, ':', the id. */
+function idEntry(listenerId: string): string {
+  return `${Buffer.byteLength(listenerId)}:${listenerId}`;
 }

@@ -10,6 +10,19 @@ export interface WakeTarget {
   notify(): void;
 }
 
+/** Length of the tag naming the process a wake message comes from. */
+export const ORIGIN_LENGTH = 8;
+
+/** The wake message of a broadcast made by process `origin`. */
+export function broadcastWake(origin: string): string {
+  return `b:${origin}`;
+}
+
+/** The wake message of a message queued for one listener by process `origin`. */
+export function listenerWake(origin: string, listenerId: string): string {
+  return `d:${origin}:${listenerId}`;
+}
+
 /** A removal every process acts on, published on the control channel. */
 export type ControlMessage = { rc: string } | { rl: [channelId: string, listenerId: string] };
 
@@ -27,7 +40,8 @@ interface ChannelWatch {
 
 /**
  * The process's one pub/sub connection, and the local side of waking: which local queues belong to
- * which Redis channel and listener.
+ * which Redis channel and listener. Wake messages name the process that queued the message: a process
+ * notifies its own queues when its script returns, and ignores its own wake messages.
  *
  * A channel's wake subscription (`<p>wake:<c>`) is taken when a local queue of it first registers and
  * kept until the channel is dropped or the hub closes. A queue registered before its subscription is
@@ -47,6 +61,8 @@ export class RedisWakeHub {
   constructor(
     private readonly subscriber: Redis,
     private readonly keys: RedisKeys,
+    /** This process's tag: its own wake messages are not acted on, as it notifies its queues itself. */
+    readonly origin: string,
   ) {
     subscriber.on('message', (channel: string, message: string) => this.onMessage(channel, message));
     subscriber.on('close', () => this.onClose());
@@ -81,6 +97,26 @@ export class RedisWakeHub {
   /** True once Redis acknowledged the channel's wake subscription (and the connection has not dropped since). */
   isListening(channelId: string): boolean {
     return this.watches.get(channelId)?.state === ACTIVE;
+  }
+
+  /** The local queues of a channel, or of one of its listeners. */
+  *targetsOf(channelId: string, listenerId?: string): Iterable<WakeTarget> {
+    const watch = this.watches.get(channelId);
+    if (watch === undefined) return;
+    if (listenerId !== undefined) {
+      const targets = watch.targets.get(listenerId);
+      if (targets !== undefined) yield* targets;
+      return;
+    }
+    for (const targets of watch.targets.values()) yield* targets;
+  }
+
+  /**
+   * What this process does instead of acting on its own wake messages: once its script has queued a message,
+   * it notifies the local queues concerned (of the listener, or of the whole channel).
+   */
+  notifyLocal(channelId: string, listenerId?: string): void {
+    for (const target of this.targetsOf(channelId, listenerId)) target.notify();
   }
 
   /** Notifies every registered queue (the command connection is back: a failed pop or check may have missed messages). */
@@ -174,9 +210,11 @@ export class RedisWakeHub {
     if (channel === this.keys.control) return this.onControlMessage(message);
     const watch = this.byName.get(channel);
     if (watch === undefined) return;
-    if (message === 'b') return notifyAll(watch);
+    // 'b:<origin>' or 'd:<origin>:<listener id>'.
+    if (message.slice(2, 2 + ORIGIN_LENGTH) === this.origin) return;
+    if (message.startsWith('b:')) return notifyAll(watch);
     if (message.startsWith('d:')) {
-      const targets = watch.targets.get(message.slice(2));
+      const targets = watch.targets.get(message.slice(3 + ORIGIN_LENGTH));
       if (targets !== undefined) for (const target of targets) target.notify();
     }
   }
