@@ -15,7 +15,7 @@ import {
 } from '../../src/index.js';
 import { CommandMonitor } from './monitor.js';
 import { RedisServer, describeWithRedis } from './redis-server.js';
-import { Backends, uniquePrefix } from './support.js';
+import { Backends, uniquePrefix, until } from './support.js';
 
 /** Resolves when `queue.onReady` calls back. */
 function ready(queue: RedisQueue): Promise<void> {
@@ -190,6 +190,77 @@ describeWithRedis('RedisQueue', () => {
         expect.stringMatching(/^eval(sha)?$/),
         expect.stringMatching(/^eval(sha)?$/),
       ]);
+    } finally {
+      await monitor.stop();
+    }
+  });
+
+  it('serves the streams waiting in the broadcasting process within the broadcast: one command in all', async () => {
+    await twoProcesses();
+    const channel = a.channelRepository.create({});
+    await a.channelRepository.add(channel);
+    const waitingIds = [(await channel.addListener()).id, (await channel.addListener()).id];
+    const idle = await channel.addListener(); // nobody streams it: its copy is queued in Redis
+    const queues = waitingIds.map((id) => channel.getConnection(id).queue as RedisQueue);
+    await Promise.all(queues.map((queue) => queue.pop().catch(() => undefined)));
+    await channel.broadcast(new Message('warm-up')); // first runs send the scripts themselves
+    await Promise.all(queues.map((queue) => queue.pop()));
+    await channel.getConnection(idle.id).queue.pop();
+    const woken = Promise.all(queues.map((queue) => new Promise<void>((resolve) => queue.onReady(resolve))));
+    const monitor = await CommandMonitor.start(server.url);
+    try {
+      await monitor.settle();
+      monitor.reset();
+      expect(await channel.broadcastAndCount(new Message('now'))).toBe(3);
+      await woken;
+      expect(queues.map((queue) => queue.popNow())).toEqual([new Message('now'), new Message('now')]);
+      await monitor.settle();
+      expect(monitor.commands()).toEqual(['evalsha']);
+      // The waiting listeners' lists were empty: the message went to their streams without a push and a pop.
+      expect(monitor.scriptCalls().filter((name) => name === 'rpush')).toHaveLength(1);
+      expect(await channel.getConnection(idle.id).queue.pop()).toEqual(new Message('now'));
+    } finally {
+      await monitor.stop();
+    }
+  });
+
+  it("keeps a listener's order when its list holds a message this process has not heard of yet", async () => {
+    await twoProcesses();
+    const channel = a.channelRepository.create({});
+    await a.channelRepository.add(channel);
+    const listener = await channel.addListener();
+    const queue = channel.getConnection(listener.id).queue as RedisQueue;
+    await queue.pop().catch(() => undefined); // registers the queue: the channel's wake subscription is taken
+    await until(() => a.hub.isListening(channel.id), 'the wake subscription');
+    await queue.pop().catch(() => undefined);
+    const woken = new Promise<void>((resolve) => queue.onReady(resolve));
+    // Queued behind this process's back (no wake message): it is older than the broadcast below.
+    await b.client.rpush(queue.key, JSON.stringify({ kind: 'message', type: 'older' }));
+    await channel.broadcast(new Message('newer'));
+    await woken;
+    expect([queue.popNow(), queue.popNow()]).toEqual([new Message('older'), new Message('newer')]);
+  });
+
+  it('serves a stream waiting in the dispatching process within the dispatch', async () => {
+    await twoProcesses();
+    const channel = a.channelRepository.create({});
+    await a.channelRepository.add(channel);
+    const listener = await channel.addListener();
+    const queue = channel.getConnection(listener.id).queue as RedisQueue;
+    await channel.dispatch(listener.id, new Message('warm-up'));
+    await queue.pop();
+    await queue.pop().catch(() => undefined);
+    const woken = new Promise<void>((resolve) => queue.onReady(resolve));
+    const monitor = await CommandMonitor.start(server.url);
+    try {
+      await monitor.settle();
+      monitor.reset();
+      await channel.dispatch(listener.id, new Message('direct'));
+      await woken;
+      expect(queue.popNow()).toEqual(new Message('direct'));
+      await monitor.settle();
+      expect(monitor.commands()).toEqual(['evalsha']);
+      expect(await queue.length()).toBe(0);
     } finally {
       await monitor.stop();
     }
