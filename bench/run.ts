@@ -7,11 +7,12 @@ import { describeEnvironment } from './environment.js';
 import { fanout } from './fanout/suite.js';
 import { idle } from './idle/suite.js';
 import { inProcess } from './in-process.js';
+import { redis } from './redis/suite.js';
 import { progress, renderSection } from './report.js';
 import { socket } from './socket.js';
 import type { BenchSuite } from './suite.js';
 
-const SUITES: BenchSuite[] = [inProcess, fanout, socket, idle];
+const SUITES: BenchSuite[] = [inProcess, fanout, socket, idle, redis];
 
 async function main(args: string[]): Promise<void> {
   if (args.includes('--help') || args.includes('-h')) {

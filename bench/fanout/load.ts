@@ -131,13 +131,16 @@ function openStream(agent: Agent, port: number, client: number, m: Measurement):
   });
 }
 
-async function connect(port: number, settings: FanoutSettings): Promise<void> {
+async function connect(ports: number[], settings: FanoutSettings): Promise<void> {
   const m = (measurement = new Measurement(settings));
   const agent = new Agent({ keepAlive: true, maxSockets: settings.clients + 16 });
   const started = performance.now();
   let next = 0;
   const worker = async (): Promise<void> => {
-    while (next < settings.clients) await openStream(agent, port, next++, m);
+    while (next < settings.clients) {
+      const client = next++;
+      await openStream(agent, ports[client % ports.length], client, m);
+    }
   };
   await Promise.all(Array.from({ length: Math.min(CONNECT_CONCURRENCY, settings.clients) }, worker));
   send({ kind: 'connected', millis: performance.now() - started });
@@ -179,7 +182,7 @@ process.on('message', (command: LoadCommand) => {
   const run = (): Promise<void> => {
     switch (command.kind) {
       case 'connect':
-        return connect(command.port, command.settings);
+        return connect(command.ports ?? [command.port], command.settings);
       case 'await-warmup':
         return m === undefined ? Promise.reject(new Error('not connected')) : awaitWarmup(m);
       case 'await-measured':

@@ -55,7 +55,8 @@ export type ServerReport =
 
 /** Driver → load generator. */
 export type LoadCommand =
-  | { kind: 'connect'; port: number; settings: FanoutSettings }
+  /** `ports`: several instances of one app; client i streams from `ports[i % ports.length]`. Default `[port]`. */
+  | { kind: 'connect'; port: number; ports?: number[]; settings: FanoutSettings }
   | { kind: 'await-warmup' }
   | { kind: 'await-measured' }
   | { kind: 'shutdown' };
