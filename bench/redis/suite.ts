@@ -112,8 +112,9 @@ function notes(summaries: Summary[], settings: FanoutSettings, rounds: number, l
         `accepted once the instance making it has written it to its own clients: with two instances that is ` +
         `half of them, so this load is about twice as high for two instances as for one, and the figures ` +
         `measure queueing on a saturated machine as much as latency`
-      : `one broadcast every ${load.intervalMs} ms (or once the previous was accepted, if later), the same load ` +
-        `for every setup and below what each sustains: latency at equal load`;
+      : `one broadcast every ${load.intervalMs} ms (or once the previous was accepted, if later): the same load ` +
+        `for every setup, which each sustains on an otherwise idle machine (events/s below 100k means it fell ` +
+        `behind in that run): latency at equal load`;
   const lines = [
     `${settings.clients} SSE clients on one channel, ${settings.broadcasts} measured broadcasts of a ~100-byte payload ` +
       `after ${settings.warmupBroadcasts} warm-up ones; ${pacing}. Latency = receive time − send time stamped just ` +
