@@ -12,7 +12,10 @@ import { SimpleDistributedApplicationChannel } from '../prefabs/simple-distribut
 import { SSEChannel } from '../prefabs/sse-channel.js';
 import { RedisBackend } from '../redis/redis-backend.js';
 import { RedisSSEChannel, RedisSimpleDistributedApplicationChannel } from '../redis/redis-channels.js';
+import { RedisSseHistory } from '../redis/redis-sse-history.js';
 import type { ChannelStore } from '../servers/channel-store.js';
+import { InMemorySseHistory } from '../sse/in-memory-sse-history.js';
+import type { SseHistory } from '../sse/sse-history.js';
 import type { ResolvedEricSseOptions } from './eric-sse-module-options.js';
 
 /** The channel classes the module makes: plain SSE channels, and the ones `@OnMessage` listeners join. */
@@ -32,6 +35,8 @@ export interface EricSseBackend {
   channelRepository: ChannelRepository;
   /** Where the `ChannelContainer` finds channels shared with other instances (Redis); undefined in memory. */
   channelStore: ChannelStore | undefined;
+  /** Where listeners' SSE event ids and replay histories are kept (in this process, or in Redis). */
+  history: SseHistory;
   /** Makes a channel of this backend, not registered anywhere yet. */
   createChannel(kind: EricSseChannelKind, settings?: EricSseChannelSettings): AbstractChannel;
   /** Releases what the backend holds (Redis connections). */
@@ -46,6 +51,7 @@ export async function createEricSseBackend(options: ResolvedEricSseOptions): Pro
   if (options.redis !== undefined) {
     return redisBackend(
       await RedisBackend.connect({ redis: options.redis.connection, keyPrefix: options.redis.keyPrefix }),
+      options,
     );
   }
   return inMemoryBackend(options);
@@ -57,6 +63,7 @@ function inMemoryBackend(options: ResolvedEricSseOptions): EricSseBackend {
     connectionsFactory,
     channelRepository: createChannelRepository(options.storage ?? new InMemoryStorage(), connectionsFactory),
     channelStore: undefined,
+    history: new InMemorySseHistory(options.history),
     createChannel(kind, { id, streamDelaySeconds, retryTimeoutMilliseconds } = {}) {
       const settings = { channelId: id, streamDelaySeconds, retryTimeoutMilliseconds, connectionsFactory };
       return kind === 'sse' ? new SSEChannel(settings) : new SimpleDistributedApplicationChannel(settings);
@@ -65,12 +72,13 @@ function inMemoryBackend(options: ResolvedEricSseOptions): EricSseBackend {
   };
 }
 
-function redisBackend(redis: RedisBackend): EricSseBackend {
+function redisBackend(redis: RedisBackend, options: ResolvedEricSseOptions): EricSseBackend {
   const repository = redis.channelRepository;
   return {
     connectionsFactory: redis.connectionsFactory,
     channelRepository: repository,
     channelStore: repository,
+    history: new RedisSseHistory(redis, options.history),
     createChannel(kind, { id, streamDelaySeconds, retryTimeoutMilliseconds } = {}) {
       return repository.create({
         kind: kind === 'sse' ? RedisSSEChannel.kind : RedisSimpleDistributedApplicationChannel.kind,

@@ -2,6 +2,7 @@ import type { CanActivate, FactoryProvider, ModuleMetadata, Type } from '@nestjs
 import type { RedisOptions } from 'ioredis';
 import type { ConnectionsFactory } from '../core/connection.js';
 import type { KvStorage } from '../persistence/kv-storage.js';
+import type { ResolvedSseHistoryOptions, SseHistoryOptions } from '../sse/sse-history.js';
 
 /** A channel the module creates at start, as an `SSEChannel` registered in the `ChannelContainer`. */
 export interface EricSseChannelOptions {
@@ -38,6 +39,15 @@ export interface EricSseModuleOptions {
   redis?: string | RedisOptions;
   /** Starts every Redis key and pub/sub channel of the module (with `redis`). Default `'eric-sse:'`. */
   keyPrefix?: string;
+  /**
+   * The replay history of each listener: the events its SSE streams delivered, kept so that a client
+   * reconnecting with `Last-Event-ID` gets what it missed. Default `{ maxEvents: 1000,
+   * maxAgeMilliseconds: 300000 }`; `maxEvents: 0` keeps none (events are still numbered). In this process,
+   * or in Redis with `redis` (shared by every instance).
+   */
+  history?: SseHistoryOptions;
+  /** Spacing of the keep-alive comments written to idle SSE streams, in milliseconds; 0 sends none. Default 15000. */
+  keepAliveMilliseconds?: number;
   /** REST endpoints; off unless given. */
   rest?: false | EricSseRestOptions;
   /** Registers the module globally. Default true. */
@@ -80,6 +90,8 @@ export interface ResolvedEricSseOptions {
   storage: KvStorage | undefined;
   /** Redis backend settings when `redis` is given; undefined keeps everything in memory. */
   redis: { connection: string | RedisOptions; keyPrefix: string } | undefined;
+  history: ResolvedSseHistoryOptions;
+  keepAliveMilliseconds: number;
   rest: false | ResolvedEricSseRestOptions;
   global: boolean;
 }

@@ -11,6 +11,7 @@ import { OnMessageListeners } from './on-message/on-message-listeners.js';
 import { OnMessageMetadataAccessor } from './on-message/on-message-metadata.accessor.js';
 import { OnMessageExplorer } from './on-message/on-message.explorer.js';
 import { EricSseStreams } from './streaming/eric-sse-streams.js';
+import { ERIC_SSE_STREAMING, type EricSseStreamingSettings } from './streaming/streaming-settings.js';
 import { EricSocketTransportBinder } from './transport/eric-socket-transport-binder.js';
 
 /** Everything the module provides except `ERIC_SSE_OPTIONS`, which `forRoot`/`forRootAsync` provide. */
@@ -34,6 +35,14 @@ export const ERIC_SSE_PROVIDERS: Provider[] = [
     provide: ChannelContainer,
     inject: [ERIC_SSE_OPTIONS, ERIC_SSE_BACKEND],
     useFactory: (options: ResolvedEricSseOptions, backend: EricSseBackend) => createChannelContainer(options, backend),
+  },
+  {
+    provide: ERIC_SSE_STREAMING,
+    inject: [ERIC_SSE_OPTIONS, ERIC_SSE_BACKEND],
+    useFactory: (options: ResolvedEricSseOptions, backend: EricSseBackend): EricSseStreamingSettings => ({
+      history: backend.history,
+      keepAliveMilliseconds: options.keepAliveMilliseconds,
+    }),
   },
   OnMessageMetadataAccessor,
   OnMessageListeners,

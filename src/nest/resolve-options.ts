@@ -1,6 +1,8 @@
 import { InvalidConfigurationException } from '../core/errors.js';
 import { assertInteger, assertNonEmptyString, assertNonNegativeNumber } from '../core/validate.js';
 import { DEFAULT_KEY_PREFIX, resolveRedisConnection } from '../redis/redis-backend-options.js';
+import { resolveSseHistoryOptions, type ResolvedSseHistoryOptions } from '../sse/sse-history.js';
+import { DEFAULT_KEEP_ALIVE_MILLISECONDS } from '../sse/sse-response.js';
 import { DEFAULT_ON_MESSAGE_CHANNEL, DEFAULT_REST_BODY_LIMIT, DEFAULT_REST_PATH } from './constants.js';
 import type {
   ResolvedEricSseChannelOptions,
@@ -22,12 +24,15 @@ const OPTION_KEYS = [
   'storage',
   'redis',
   'keyPrefix',
+  'history',
+  'keepAliveMilliseconds',
   'rest',
   'global',
 ];
 const STRUCTURAL_KEYS = ['rest', 'global'];
 const CHANNEL_KEYS = ['id', 'streamDelaySeconds', 'retryTimeoutMilliseconds'];
 const REST_KEYS = ['path', 'guards', 'bodyLimit'];
+const HISTORY_KEYS = ['maxEvents', 'maxAgeMilliseconds'];
 const KV_STORAGE_METHODS = ['fetchByPrefix', 'fetchAll', 'upsert', 'fetchOne', 'delete'];
 
 /** Validates `global` and `rest`; throws `InvalidConfigurationException` naming the bad option. */
@@ -64,6 +69,11 @@ export function resolveEricSseOptions(
     connectionsFactory: resolveConnectionsFactory(options.connectionsFactory),
     storage: resolveStorage(options.storage),
     redis: resolveRedis(options),
+    history: resolveHistory(options.history),
+    keepAliveMilliseconds: assertNonNegativeNumber(
+      options.keepAliveMilliseconds ?? DEFAULT_KEEP_ALIVE_MILLISECONDS,
+      'keepAliveMilliseconds',
+    ),
     ...structure,
   };
 }
@@ -128,6 +138,13 @@ function resolveRedis(options: Record<string, unknown>): ResolvedEricSseOptions[
     connection: resolveRedisConnection(options.redis, 'redis'),
     keyPrefix: assertNonEmptyString(options.keyPrefix ?? DEFAULT_KEY_PREFIX, 'keyPrefix'),
   };
+}
+
+function resolveHistory(history: unknown): ResolvedSseHistoryOptions {
+  if (history === undefined) return resolveSseHistoryOptions();
+  if (!isPlainObject(history)) throw invalid(`history must be an object, got ${describe(history)}`);
+  assertKnownKeys(history, HISTORY_KEYS, 'history.');
+  return resolveSseHistoryOptions(history);
 }
 
 function resolveRest(rest: unknown): false | ResolvedEricSseRestOptions {

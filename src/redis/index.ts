@@ -8,4 +8,5 @@ export * from './redis-storage.js';
 export * from './redis-channels.js';
 export { RedisChannelLink } from './redis-channel-link.js';
 export * from './redis-channel-repository.js';
+export * from './redis-sse-history.js';
 export type { ControlMessage } from './redis-wake-hub.js';

@@ -81,7 +81,14 @@ export class RedisChannelLink {
     const removed = await redisCall(`remove listener ${listenerId} from channel ${channel.id}`, () =>
       backend.scripts.run(
         'ericSseRemoveListener',
-        [keys.channels, keys.listeners(channel.id), keys.listenerTypes(channel.id), keys.queue(channel.id, listenerId)],
+        [
+          keys.channels,
+          keys.listeners(channel.id),
+          keys.listenerTypes(channel.id),
+          keys.queue(channel.id, listenerId),
+          keys.eventId(channel.id, listenerId),
+          keys.history(channel.id, listenerId),
+        ],
         [channel.id, listenerId, keys.control, JSON.stringify({ rl: [channel.id, listenerId] })],
       ),
     );

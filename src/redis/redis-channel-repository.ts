@@ -141,7 +141,14 @@ export class RedisChannelRepository implements ChannelRepository<RedisChannel>, 
       this.backend.scripts.run(
         'ericSseDeleteChannel',
         [keys.channels, keys.channelOrder, keys.listeners(channelId), keys.listenerTypes(channelId)],
-        [channelId, keys.queuePrefix(channelId), keys.control, JSON.stringify({ rc: channelId })],
+        [
+          channelId,
+          keys.queuePrefix(channelId),
+          keys.control,
+          JSON.stringify({ rc: channelId }),
+          keys.eventIdPrefix(channelId),
+          keys.historyPrefix(channelId),
+        ],
       ),
     );
     await this.forget(channelId);

@@ -7,6 +7,9 @@
  * - `<p>listeners:<c>`: sorted set of the channel's listener ids, in registration order;
  *   `<p>listener-types:<c>`: hash, listener id → the type name its class is registered under.
  * - `<p>queue:<c>:<listener id>`: list, the listener's pending messages (encoded by `message-codec`).
+ * - `<p>event-id:<c>:<listener id>`: the id of the last SSE event delivered to the listener;
+ *   `<p>history:<c>:<listener id>`: list, its replay history (`<id>:<ms>:<frame>`, oldest first, capped,
+ *   expiring); both removed with the listener (see `RedisSseHistory`).
  * - `<p>wake:<c>`: pub/sub, "a message may be waiting" (`d:<listener id>` after a dispatch, `b` after a broadcast).
  * - `<p>control`: pub/sub, removals every process must act on (JSON `{ rc }` / `{ rl }`).
  * - `<p>kv:<namespace>:data` / `:order`: the `RedisStorage` of that namespace.
@@ -42,6 +45,24 @@ export class RedisKeys {
 
   queue(channelId: string, listenerId: string): string {
     return this.queuePrefix(channelId) + listenerId;
+  }
+
+  /** The event-id keys of a channel all start with this; the listener id follows. */
+  eventIdPrefix(channelId: string): string {
+    return `${this.prefix}event-id:${escapeChannelId(channelId)}:`;
+  }
+
+  eventId(channelId: string, listenerId: string): string {
+    return this.eventIdPrefix(channelId) + listenerId;
+  }
+
+  /** The history keys of a channel all start with this; the listener id follows. */
+  historyPrefix(channelId: string): string {
+    return `${this.prefix}history:${escapeChannelId(channelId)}:`;
+  }
+
+  history(channelId: string, listenerId: string): string {
+    return this.historyPrefix(channelId) + listenerId;
   }
 
   wake(channelId: string): string {

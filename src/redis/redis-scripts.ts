@@ -178,14 +178,15 @@ end
 return 1`,
   },
   // KEYS: channels, channel order, listeners, listener types. ARGV: channel id, queue key prefix,
-  // control channel, control message. → 1 removed (queues too), 0 no such channel.
+  // control channel, control message, event-id key prefix, history key prefix. → 1 removed (queues and
+  // SSE histories too), 0 no such channel.
   ericSseDeleteChannel: {
     keys: 4,
     lua: `
 if redis.call('HDEL', KEYS[1], ARGV[1]) == 0 then return 0 end
 redis.call('ZREM', KEYS[2], ARGV[1])
 local ids = redis.call('ZRANGE', KEYS[3], 0, -1)
-for i = 1, #ids do redis.call('UNLINK', ARGV[2] .. ids[i]) end
+for i = 1, #ids do redis.call('UNLINK', ARGV[2] .. ids[i], ARGV[5] .. ids[i], ARGV[6] .. ids[i]) end
 redis.call('UNLINK', KEYS[3], KEYS[4])
 redis.call('PUBLISH', ARGV[3], ARGV[4])
 return 1`,
@@ -202,17 +203,18 @@ redis.call('ZADD', KEYS[2], redis.call('INCR', KEYS[4]), ARGV[2])
 redis.call('HSET', KEYS[3], ARGV[2], ARGV[3])
 return 'added'`,
   },
-  // KEYS: channels, listeners, listener types, queue. ARGV: channel id, listener id, control channel,
-  // control message. → 1 removed with its queue, 0 no such listener, -1 no such channel.
+  // KEYS: channels, listeners, listener types, queue, event id, history. ARGV: channel id, listener id,
+  // control channel, control message. → 1 removed with its queue and SSE history, 0 no such listener,
+  // -1 no such channel.
   ericSseRemoveListener: {
-    keys: 4,
+    keys: 6,
     lua: `
 if redis.call('ZREM', KEYS[2], ARGV[2]) == 0 then
   if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return -1 end
   return 0
 end
 redis.call('HDEL', KEYS[3], ARGV[2])
-redis.call('UNLINK', KEYS[4])
+redis.call('UNLINK', KEYS[4], KEYS[5], KEYS[6])
 redis.call('PUBLISH', ARGV[3], ARGV[4])
 return 1`,
   },

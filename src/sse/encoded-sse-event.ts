@@ -1,70 +1,76 @@
 import type { AbstractChannel } from '../core/channel.js';
+import { InvalidMessageFormat } from '../core/errors.js';
 import type { MessageContract } from '../core/message.js';
 import { encodeSerializedSseFrame, serializeSseData, type SseEventFields } from './sse-frame.js';
 
-/** One message encoded for SSE: the frame for raw writers, the fields for `@Sse` handlers. */
+/** The fields of an encoded event: those of a frame but its `id`, which each stream adds (see `SseSink.write`). */
+export type SseEventBodyFields = Omit<SseEventFields, 'id'>;
+
+/**
+ * One message encoded for SSE, without an `id` line: the frame body for raw writers, the fields for
+ * `@Sse` handlers. Made once per message however many listeners stream it; each stream writes its own
+ * `id:` line (the listener's event id) before the body.
+ */
 export class EncodedSseEvent {
   readonly event: string | undefined;
-  readonly id: string | undefined;
   readonly retry: number | undefined;
   /** `data` as serialized into the frame. */
   readonly data: string;
-  /** The whole frame, blank line included. */
+  /** The frame without its `id` line, blank line included. */
   readonly frame: string;
   private utf8: Buffer | undefined;
-  private chunk: Buffer | undefined;
 
-  constructor(fields: SseEventFields) {
+  constructor(fields: SseEventBodyFields) {
     this.data = serializeSseData(fields.data);
-    this.frame = encodeSerializedSseFrame(fields, this.data);
+    this.frame = encodeSerializedSseFrame({ event: fields.event, retry: fields.retry }, this.data);
     this.event = fields.event;
-    this.id = fields.id;
     this.retry = fields.retry === undefined ? undefined : Math.floor(fields.retry);
+  }
+
+  /**
+   * The event a `frame` (as made by this class, without an `id` line) encodes: how a replay history
+   * kept as text, such as Redis, gives its events back. Throws `InvalidMessageFormat` for anything else.
+   */
+  static fromFrame(frame: string): EncodedSseEvent {
+    if (!frame.endsWith('\n\n')) throw new InvalidMessageFormat('An SSE frame ends with a blank line');
+    let event: string | undefined;
+    let retry: number | undefined;
+    const data: string[] = [];
+    for (const line of frame.slice(0, -2).split('\n')) {
+      if (line.startsWith('data: ')) data.push(line.slice(6));
+      else if (line.startsWith('event: ') && data.length === 0) event = line.slice(7);
+      else if (line.startsWith('retry: ') && data.length === 0 && /^\d+$/.test(line.slice(7)))
+        retry = Number(line.slice(7));
+      else throw new InvalidMessageFormat(`Unexpected line in an SSE frame: ${JSON.stringify(line.slice(0, 80))}`);
+    }
+    if (data.length === 0) throw new InvalidMessageFormat('An SSE frame has a data line');
+    const encoded = new EncodedSseEvent({ event, retry, data: data.join('\n') });
+    if (encoded.frame !== frame) throw new InvalidMessageFormat('Not an SSE frame made by EncodedSseEvent');
+    return encoded;
   }
 
   /** The frame as UTF-8, made once, so writing it to many sockets encodes it once. */
   get bytes(): Buffer {
     return (this.utf8 ??= Buffer.from(this.frame, 'utf8'));
   }
-
-  /** The frame as one HTTP/1.1 chunk (`<size in hex>\r\n<frame>\r\n`), made once. */
-  get httpChunk(): Buffer {
-    if (this.chunk === undefined) {
-      const size = Buffer.byteLength(this.frame, 'utf8');
-      const head = `${size.toString(16)}\r\n`;
-      const chunk = Buffer.allocUnsafe(head.length + size + 2);
-      chunk.write(head, 0, 'latin1');
-      chunk.write(this.frame, head.length, 'utf8');
-      chunk.write('\r\n', head.length + size, 'latin1');
-      this.chunk = chunk;
-    }
-    return this.chunk;
-  }
 }
 
 /**
  * The SSE fields of a message streamed from `channel`. When the channel adapts messages to
  * `{ event, data, retry? }` (as `SSEChannel` does), those are used; otherwise the event type is the
- * message type and the data is whatever `adapt` returns. A message with a string `id` (such as a
- * `UniqueMessage`) gives the event its id.
+ * message type and the data is whatever `adapt` returns. The `id` is not the message's: streams number
+ * their events per listener (see `SseHistory`).
  */
-export function sseFieldsOf(channel: AbstractChannel, msg: MessageContract): SseEventFields {
+export function sseFieldsOf(channel: AbstractChannel, msg: MessageContract): SseEventBodyFields {
   const adapted = channel.adapt(msg);
-  const id = idOf(adapted) ?? idOf(msg);
   if (isSseEventLike(adapted)) {
-    return { event: adapted.event, data: adapted.data, retry: adapted.retry, id };
+    return { event: adapted.event, data: adapted.data, retry: adapted.retry };
   }
-  return { event: msg.type, data: adapted, id };
+  return { event: msg.type, data: adapted };
 }
 
 function isSseEventLike(value: unknown): value is { event: string; data?: unknown; retry?: number } {
   if (typeof value !== 'object' || value === null) return false;
   const { event, retry } = value as { event?: unknown; retry?: unknown };
   return typeof event === 'string' && (retry === undefined || typeof retry === 'number');
-}
-
-function idOf(value: unknown): string | undefined {
-  if (typeof value !== 'object' || value === null) return undefined;
-  const id = (value as { id?: unknown }).id;
-  return typeof id === 'string' ? id : undefined;
 }

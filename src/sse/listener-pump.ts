@@ -5,11 +5,15 @@ import { getEricLogger } from '../core/logger.js';
 import type { MessageContract } from '../core/message.js';
 import type { EncodedSseEvent } from './encoded-sse-event.js';
 import type { SseFrameCache } from './sse-frame-cache.js';
+import { historyGapEvent, type HistoryReplay, type ListenerHistory } from './sse-history.js';
 
 /** Where a `ListenerPump` delivers: an HTTP response, an Observable subscriber... */
 export interface SseSink {
-  /** Takes one event of the current batch. */
-  write(event: EncodedSseEvent): void;
+  /**
+   * Takes one event of the current batch, with the id the stream gives it: a decimal integer, or `''`
+   * (an `id:` line that clears the client's last id); undefined without a history (no `id:` line).
+   */
+  write(event: EncodedSseEvent, id: string | undefined): void;
   /** Ends a batch. Returns false when the consumer is full: the pump then waits for `resume()`. */
   flush(): boolean;
   /** The listener stopped: the stream is over. */
@@ -34,6 +38,11 @@ const DONE = 2;
  * When the listener stops, the sink is ended; when the consumer goes away, `close()` detaches the pump.
  * Like `AbstractChannel.messageStream`, it calls `listener.onMessage` for each message and honours the
  * channel's `streamDelaySeconds`.
+ *
+ * With a `ListenerHistory`, every event gets the listener's next id and is kept for replay before it is
+ * written, and `start(lastEventId)` first sends what the history holds after that id (see `SseHistory`).
+ * A history kept elsewhere (Redis) numbers each batch in one round trip while the pump waits; events
+ * numbered but not written because the client left meanwhile are in the history, for its next stream.
  */
 export class ListenerPump {
   private state = IDLE;
@@ -47,6 +56,8 @@ export class ListenerPump {
   private cancelReady: (() => void) | undefined;
   private cancelStop: (() => void) | undefined;
   private readonly delayMs: number;
+  /** The id of the last event written, or the one resumed after: what the client would resume after now. */
+  private position = '';
   private readonly wake = (): void => this.schedule();
   // Ends the stream as soon as the listener stops, so a server-side stop (shutdown, removeListener)
   // ends the response at once; a batch or an async step in flight ends it when it is done.
@@ -64,18 +75,63 @@ export class ListenerPump {
     private readonly sink: SseSink,
     private readonly frames: SseFrameCache,
     private readonly maxBatchBytes = DEFAULT_MAX_BATCH_BYTES,
+    private readonly history?: ListenerHistory,
   ) {
     this.delayMs = channel.streamDelaySeconds * 1000;
   }
 
-  /** Starts the listener and delivers its messages, those queued while nobody streamed it first. */
-  start(): void {
+  /**
+   * Starts the listener and delivers its messages, those queued while nobody streamed it first. With a
+   * history and `lastEventId`, what the history holds after that id goes before them (preceded by the
+   * `MESSAGE_TYPE_HISTORY_GAP` event when some of it is gone); an id the history does not know is ignored.
+   */
+  start(lastEventId?: number): void {
     if (this.state !== IDLE) return;
     this.state = STREAMING;
     const { listener } = this.connection;
     listener.start();
     this.cancelStop = listener.onStop(this.stopped);
+    if (lastEventId !== undefined && this.history !== undefined) {
+      let replay: ReturnType<ListenerHistory['replay']>;
+      try {
+        replay = this.history.replay(lastEventId);
+      } catch (error) {
+        return this.failWith(error);
+      }
+      if (replay instanceof Promise) {
+        this.busy = true;
+        replay.then(
+          (held) => {
+            this.busy = false;
+            if (this.state === STREAMING && this.sendReplay(lastEventId, held)) this.run();
+          },
+          (error: unknown) => {
+            this.busy = false;
+            this.failWith(error);
+          },
+        );
+        return;
+      }
+      if (!this.sendReplay(lastEventId, replay)) return;
+    }
     this.schedule();
+  }
+
+  /** Writes a replay as the first batch; false when the stream failed. */
+  private sendReplay(lastEventId: number, replay: HistoryReplay | undefined): boolean {
+    if (replay === undefined) return true;
+    this.position = String(lastEventId);
+    const { events, firstId, gap } = replay;
+    if (!gap && events.length === 0) return true;
+    try {
+      if (gap) this.sink.write(historyGapEvent(lastEventId, firstId), (this.position = String(firstId - 1)));
+      for (let i = 0; i < events.length; i++) this.sink.write(events[i], (this.position = String(firstId + i)));
+      if (!this.sink.flush()) this.paused = true;
+    } catch (error) {
+      this.failWith(error);
+      return false;
+    }
+    return true;
   }
 
   /** The sink has room again. */
@@ -152,6 +208,10 @@ export class ListenerPump {
     let bytes = 0;
     let count = 0;
     let msg: MessageContract | undefined;
+    const history = this.history;
+    // A history that numbers events elsewhere does it per batch: they are written once it answers.
+    const numberedLater: EncodedSseEvent[] | undefined =
+      history !== undefined && history.recordNow === undefined ? [] : undefined;
     this.inBatch = true;
     try {
       // The state is checked per message: a consumer may unsubscribe from inside `write`.
@@ -165,18 +225,32 @@ export class ListenerPump {
         if (handled !== undefined) {
           // An async onMessage: what is batched goes first, this message once it is handled.
           this.inBatch = false;
+          const pending = msg;
+          if (numberedLater !== undefined && numberedLater.length > 0) {
+            void this.writeNumbered(numberedLater).then((ok) => {
+              if (ok) void this.deliverHandled(pending, handled);
+            });
+            return;
+          }
           if (count > 0 && !this.sink.flush()) this.paused = true;
-          void this.deliverHandled(msg, handled);
+          void this.deliverHandled(pending, handled);
           return;
         }
         const encoded = this.frames.tryEncode(this.channel, msg);
         if (encoded === undefined) continue;
-        this.sink.write(encoded);
+        if (numberedLater !== undefined) numberedLater.push(encoded);
+        else this.sink.write(encoded, history === undefined ? undefined : this.numberNow(history, encoded));
         bytes += encoded.frame.length;
         count++;
       }
       this.inBatch = false;
       if (this.state !== STREAMING) return;
+      if (numberedLater !== undefined && numberedLater.length > 0) {
+        void this.writeNumbered(numberedLater).then((ok) => {
+          if (ok) this.run();
+        });
+        return;
+      }
       if (count > 0 && !this.sink.flush()) this.paused = true;
     } catch (error) {
       this.inBatch = false;
@@ -243,19 +317,59 @@ export class ListenerPump {
     }
     if (this.state !== STREAMING) return;
     const encoded = this.frames.tryEncode(this.channel, msg);
-    try {
-      if (encoded !== undefined) {
-        this.sink.write(encoded);
-        if (!this.sink.flush()) this.paused = true;
+    const { history } = this;
+    if (encoded !== undefined && history !== undefined && history.recordNow === undefined) {
+      if (!(await this.writeNumbered([encoded]))) return;
+    } else {
+      try {
+        if (encoded !== undefined) {
+          this.sink.write(encoded, history === undefined ? undefined : this.numberNow(history, encoded));
+          if (!this.sink.flush()) this.paused = true;
+        }
+      } catch (error) {
+        return this.failWith(error);
       }
-    } catch (error) {
-      return this.failWith(error);
     }
     if (this.delayMs > 0 && this.connection.listener.isRunning()) {
       this.delayTimer = setTimeout(this.endDelay, this.delayMs);
       return;
     }
     this.run();
+  }
+
+  private numberNow(history: ListenerHistory, event: EncodedSseEvent): string {
+    return (this.position = String((history.recordNow as (event: EncodedSseEvent) => number).call(history, event)));
+  }
+
+  /**
+   * Numbers `events` (taken from the queue) with the history, then writes them as one batch. Resolves
+   * to false when the stream is over (closed meanwhile, or the sink failed). When the history cannot
+   * number them (its store is unreachable), they are written with the current position as their id,
+   * so that a client resuming later neither skips nor repeats anything the history holds.
+   */
+  private async writeNumbered(events: EncodedSseEvent[]): Promise<boolean> {
+    this.busy = true;
+    let first: number | undefined;
+    try {
+      first = await (this.history as ListenerHistory).record(events);
+    } catch (error) {
+      getEricLogger().error(
+        `Numbering ${events.length} SSE event(s) of listener ${this.connection.listener.id} failed; sent without new ids`,
+        error,
+      );
+    }
+    this.busy = false;
+    if (this.state !== STREAMING) return false;
+    try {
+      for (let i = 0; i < events.length; i++) {
+        this.sink.write(events[i], first === undefined ? this.position : (this.position = String(first + i)));
+      }
+      if (!this.sink.flush()) this.paused = true;
+    } catch (error) {
+      this.failWith(error);
+      return false;
+    }
+    return true;
   }
 }
 

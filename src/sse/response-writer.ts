@@ -1,6 +1,5 @@
 import { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import type { EncodedSseEvent } from './encoded-sse-event.js';
 import { SSE_KEEP_ALIVE_FRAME } from './sse-frame.js';
 
 const KEEP_ALIVE_BYTES = Buffer.from(SSE_KEEP_ALIVE_FRAME, 'utf8');
@@ -8,13 +7,13 @@ const KEEP_ALIVE_CHUNK = Buffer.from(`${KEEP_ALIVE_BYTES.length.toString(16)}\r\
 const nodeWrite = ServerResponse.prototype.write;
 
 /**
- * Writes encoded frames to a Node HTTP response whose headers are sent.
+ * Writes bytes to a Node HTTP response whose headers are sent.
  *
  * When the response is an HTTP/1.1 chunked body on its own socket, and its `write` is Node's own (no
- * middleware, such as compression, wraps it), frames go to the socket as ready-made chunks, encoded once
- * per message for every client: one socket write per batch, where `res.write` takes four corked writes
+ * middleware, such as compression, wraps it), the caller makes the HTTP chunks itself (`chunked`) and
+ * they go straight to the socket: one socket write per batch, where `res.write` takes four corked writes
  * and a tick, and every property access on an Express response (whose prototype Express swaps) costs
- * more. Node still ends the body (`res.end()` writes the last chunk). Otherwise frames go through
+ * more. Node still ends the body (`res.end()` writes the last chunk). Otherwise bytes go through
  * `res.write`.
  */
 export class ResponseWriter {
@@ -27,17 +26,12 @@ export class ResponseWriter {
     this.socket = direct ? socket : undefined;
   }
 
-  /** True when frames bypass `res.write` (see the class comment). */
-  get direct(): boolean {
+  /** True when what is written must be whole HTTP/1.1 chunks (`<size in hex>\r\n<bytes>\r\n`), bypassing `res.write`. */
+  get chunked(): boolean {
     return this.socket !== undefined;
   }
 
-  /** What `event` is written as on this response. */
-  bytesOf(event: EncodedSseEvent): Buffer {
-    return this.socket === undefined ? event.bytes : event.httpChunk;
-  }
-
-  /** Writes bytes made by `bytesOf`; false when the client is behind (wait for `onDrain`). */
+  /** Writes bytes (whole chunks when `chunked`); false when the client is behind (wait for `onDrain`). */
   write(bytes: Buffer): boolean {
     return this.socket === undefined ? this.res.write(bytes) : this.socket.write(bytes);
   }

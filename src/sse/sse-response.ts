@@ -5,9 +5,10 @@ import { getEricLogger } from '../core/logger.js';
 import { assertNonNegativeNumber } from '../core/validate.js';
 import type { EncodedSseEvent } from './encoded-sse-event.js';
 import { keepAlive, type KeepAliveTarget } from './keep-alive.js';
-import { ListenerPump, type SseSink } from './listener-pump.js';
+import { DEFAULT_MAX_BATCH_BYTES, ListenerPump, type SseSink } from './listener-pump.js';
 import { ResponseWriter } from './response-writer.js';
 import type { SseFrameCache } from './sse-frame-cache.js';
+import type { ListenerHistory } from './sse-history.js';
 
 /** The headers of every SSE response. */
 export const SSE_RESPONSE_HEADERS: Readonly<Record<string, string>> = {
@@ -22,6 +23,14 @@ const { Connection: _hopByHop, ...HTTP2_SSE_RESPONSE_HEADERS } = SSE_RESPONSE_HE
 export interface SseResponseOptions {
   /** Milliseconds without an event after which a keep-alive comment is written; 0 disables it. */
   keepAliveMilliseconds?: number;
+}
+
+/** What `streamListenerToResponse` numbers events with, and where it resumes from. */
+export interface SseResumeOptions {
+  /** Gives each event its `id:` line and keeps it for replay; without it events have no id. */
+  history?: ListenerHistory;
+  /** The id the client resumes after (see `lastEventIdOf`): what the history holds after it goes first. */
+  lastEventId?: number;
 }
 
 /** Default spacing of keep-alive comments: under the 30-60 s idle timeouts common in proxies. */
@@ -41,11 +50,19 @@ export function writeSseHead(req: IncomingMessage, res: ServerResponse): void {
   res.flushHeaders();
 }
 
-/** Writes each batch of frames to the response in one write. */
+const CRLF = 0x0d0a;
+
+/**
+ * Writes each batch of frames to the response in one write: per event, its `id:` line (made per
+ * listener) and the body shared by every listener (see `EncodedSseEvent`), framed as HTTP chunks when the
+ * writer bypasses `res.write`.
+ */
 class ResponseSink implements SseSink, KeepAliveTarget {
-  private first: Buffer | undefined;
-  private rest: Buffer[] | undefined;
+  /** Per event of the batch: the text before its body (chunk size line and `id:` line, ASCII). */
+  private readonly heads: string[] = [];
+  private readonly bodies: Buffer[] = [];
   private size = 0;
+  private readonly chunked: boolean;
   private wroteSinceBeat = false;
   private full = false;
   private stopDrain: (() => void) | undefined;
@@ -54,7 +71,9 @@ class ResponseSink implements SseSink, KeepAliveTarget {
   constructor(
     private readonly res: ServerResponse,
     private readonly writer: ResponseWriter,
-  ) {}
+  ) {
+    this.chunked = writer.chunked;
+  }
 
   /** Resumes `pump` whenever the client catches up, and beats every `keepAliveMs` (0: never). */
   attach(pump: ListenerPump, keepAliveMs: number): void {
@@ -72,19 +91,31 @@ class ResponseSink implements SseSink, KeepAliveTarget {
     this.stopDrain = this.stopKeepAlive = undefined;
   }
 
-  write(event: EncodedSseEvent): void {
-    const bytes = this.writer.bytesOf(event);
-    if (this.first === undefined) this.first = bytes;
-    else if (this.rest === undefined) this.rest = [this.first, bytes];
-    else this.rest.push(bytes);
-    this.size += bytes.length;
+  write(event: EncodedSseEvent, id: string | undefined): void {
+    const body = event.bytes;
+    let head = id === undefined ? '' : `id: ${id}\n`;
+    if (this.chunked) {
+      head = `${(head.length + body.length).toString(16)}\r\n${head}`;
+      this.size += 2;
+    }
+    this.heads.push(head);
+    this.bodies.push(body);
+    this.size += head.length + body.length;
   }
 
   flush(): boolean {
-    const chunk = this.rest === undefined ? this.first : Buffer.concat(this.rest, this.size);
-    this.first = this.rest = undefined;
+    const { heads, bodies } = this;
+    const count = heads.length;
+    if (count === 0) return !this.full;
+    const chunk = Buffer.allocUnsafe(this.size);
+    let at = 0;
+    for (let i = 0; i < count; i++) {
+      at += chunk.write(heads[i], at, 'latin1');
+      at += bodies[i].copy(chunk, at);
+      if (this.chunked) at = chunk.writeUInt16BE(CRLF, at);
+    }
+    heads.length = bodies.length = 0;
     this.size = 0;
-    if (chunk === undefined) return !this.full;
     this.wroteSinceBeat = true;
     this.full = !this.writer.write(chunk);
     return !this.full;
@@ -119,7 +150,7 @@ export function streamListenerToResponse(
   connection: Connection,
   frames: SseFrameCache,
   onClose: (clientLeft: boolean) => void,
-  options: SseResponseOptions = {},
+  options: SseResponseOptions & SseResumeOptions = {},
 ): ListenerPump | undefined {
   const interval = assertNonNegativeNumber(
     options.keepAliveMilliseconds ?? DEFAULT_KEEP_ALIVE_MILLISECONDS,
@@ -128,12 +159,12 @@ export function streamListenerToResponse(
   if (res.destroyed || res.writableEnded || req.socket.destroyed) return undefined;
   writeSseHead(req, res);
   const sink = new ResponseSink(res, new ResponseWriter(res));
-  const pump = new ListenerPump(channel, connection, sink, frames);
+  const pump = new ListenerPump(channel, connection, sink, frames, DEFAULT_MAX_BATCH_BYTES, options.history);
   sink.attach(pump, interval);
   res.once('close', () => {
     sink.detach();
     onClose(pump.close());
   });
-  pump.start();
+  pump.start(options.lastEventId);
   return pump;
 }

@@ -50,6 +50,8 @@ describe('EricSseModule.forRoot defaults', () => {
       onMessageChannel: 'eric',
       connectionsFactory: undefined,
       storage: undefined,
+      history: { maxEvents: 1000, maxAgeMilliseconds: 300_000 },
+      keepAliveMilliseconds: 15_000,
       rest: false,
       global: true,
     });

@@ -47,9 +47,9 @@ describe('EricSseStreams.pipe / pipeWatch (fast path)', () => {
     await channel.broadcast(new Message('count', { n: 1 }));
     await channel.broadcast(new Message('empty'));
     expect(await client.waitForEvents(3)).toEqual([
-      { event: 'greeting', data: 'line 1\nline 2', retry: 5 },
-      { event: 'count', data: '{"n":1}', retry: 5 },
-      { event: 'empty', data: '', retry: 5 },
+      { id: '1', event: 'greeting', data: 'line 1\nline 2', retry: 5 },
+      { id: '2', event: 'count', data: '{"n":1}', retry: 5 },
+      { id: '3', event: 'empty', data: '', retry: 5 },
     ]);
     client.close();
   });
@@ -78,7 +78,7 @@ describe('EricSseStreams.pipe / pipeWatch (fast path)', () => {
     const frameWrites = socketWrite.mock.calls.filter(([data]) => String(data).includes('event: n'));
     expect(frameWrites).toHaveLength(1);
     // One write holds whole HTTP chunks (size line, frames, CRLF): made here, not by res.write.
-    expect(String(frameWrites[0][0])).toMatch(/^[0-9a-f]+\r\nevent: n\n[^]*\r\n$/);
+    expect(String(frameWrites[0][0])).toMatch(/^[0-9a-f]+\r\nid: 1\nevent: n\n[^]*\r\n$/);
     client.close();
   });
 
@@ -160,7 +160,7 @@ describe('EricSseStreams.pipe / pipeWatch (fast path)', () => {
     const [watcher] = channel.getConnections();
     expect(watcher.listener.isRunning()).toBe(true);
     await channel.broadcast(new Message('hello', 'all'));
-    expect(await client.waitForEvents(1)).toEqual([{ event: 'hello', data: 'all', retry: 5 }]);
+    expect(await client.waitForEvents(1)).toEqual([{ id: '1', event: 'hello', data: 'all', retry: 5 }]);
     const gone = stopped(watcher.listener);
     client.close();
     await gone;

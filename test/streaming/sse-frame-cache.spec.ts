@@ -53,12 +53,12 @@ describe('SseFrameCache', () => {
     expect(frames.misses).toBe(3);
   });
 
-  it('gives the event the id of a message that has one, and floors a fractional retry', () => {
+  it('leaves the id line to each stream (not the message id), and floors a fractional retry', () => {
     const frames = new SseFrameCache();
     const channel = new SSEChannel({ retryTimeoutMilliseconds: 2.5 });
     const encoded = frames.encode(channel, new UniqueMessage(new Message('t', 1), 'sender', 'm-1'));
-    expect(encoded).toMatchObject({ id: 'm-1', event: 't', retry: 2, data: '1' });
-    expect(encoded.frame).toBe('id: m-1\nevent: t\nretry: 2\ndata: 1\n\n');
+    expect(encoded).toMatchObject({ event: 't', retry: 2, data: '1' });
+    expect(encoded.frame).toBe('event: t\nretry: 2\ndata: 1\n\n');
   });
 
   it('uses what adapt returns as data for channels that do not adapt to SSE events', () => {

@@ -57,14 +57,14 @@ describe('EricSseStreams.events / watchEvents (@Sse helper)', () => {
     }
   });
 
-  it('sends retry from the channel and id from messages that have one', async () => {
+  it("sends retry from the channel and the listener's event id, not the message's own id", async () => {
     const listener = await channel.addListener();
     const client = await RawSseClient.open(`${server.baseUrl}/events/news/${listener.id}`);
     expect(client.status).toBe(200);
     expect(client.headers['content-type']).toBe('text/event-stream');
     await channel.dispatch(listener.id, new UniqueMessage(new Message('tick', 7), undefined, 'msg-1'));
     const [event] = await client.waitForEvents(1);
-    expect(event).toEqual({ event: 'tick', data: '7', id: 'msg-1', retry: 1500 });
+    expect(event).toEqual({ event: 'tick', data: '7', id: '1', retry: 1500 });
     client.close();
   });
 

@@ -1,11 +1,13 @@
-import { Injectable, type BeforeApplicationShutdown, type MessageEvent } from '@nestjs/common';
+import { Inject, Injectable, Optional, type BeforeApplicationShutdown, type MessageEvent } from '@nestjs/common';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Observable, type Subscriber } from 'rxjs';
 import type { AbstractChannel } from '../../core/channel.js';
 import type { Connection } from '../../core/connection.js';
 import { ChannelContainer } from '../../servers/channel-container.js';
-import { ListenerPump } from '../../sse/listener-pump.js';
+import { keepAlive } from '../../sse/keep-alive.js';
+import { DEFAULT_MAX_BATCH_BYTES, ListenerPump } from '../../sse/listener-pump.js';
 import { SseFrameCache } from '../../sse/sse-frame-cache.js';
+import { lastEventIdOf, type SseHistory } from '../../sse/sse-history.js';
 import { streamListenerToResponse, type SseResponseOptions } from '../../sse/sse-response.js';
 import {
   channelOrNotFound,
@@ -13,6 +15,13 @@ import {
   resolveChannelOrNotFound,
   resolveConnectionOrNotFound,
 } from './not-found.js';
+import {
+  defaultStreamingSettings,
+  ERIC_SSE_STREAMING,
+  resumeIdOf,
+  type EricSseStreamingSettings,
+  type ResumeFrom,
+} from './streaming-settings.js';
 import { SubscriberSink } from './subscriber-sink.js';
 
 /**
@@ -28,6 +37,14 @@ import { SubscriberSink } from './subscriber-sink.js';
  * in its queue for the next stream. Unknown ids are a 404 (`NotFoundException` whose body names
  * `InvalidChannelException` or `InvalidListenerException`), thrown before anything is sent.
  *
+ * Every event carries an `id:` line, the listener's event id (1, 2, 3..., shared by every instance on
+ * Redis), and is kept in the listener's replay history (module option `history`). A client reconnecting
+ * with `Last-Event-ID` (or `?lastEventId=`) gets what it missed first, in order and once: what the history
+ * holds after that id, then the queue. When some of it is gone (older than the history), the stream
+ * starts with a `MESSAGE_TYPE_HISTORY_GAP` event; an id the listener never gave (malformed, or from the
+ * future) is ignored. A watch stream is a fresh listener: it numbers its events but resumes nothing.
+ * Idle streams get a keep-alive comment every `keepAliveMilliseconds` (module option, default 15 s).
+ *
  * On a shared backend (Redis) a channel or listener another instance made is looked up asynchronously:
  * `pipe` then returns a promise (return it from the handler), and `openEvents` / `openWatchEvents`
  * resolve to the Observable (`events` / `watchEvents` still work, but report an unknown id as an
@@ -37,26 +54,42 @@ import { SubscriberSink } from './subscriber-sink.js';
 export class EricSseStreams implements BeforeApplicationShutdown {
   /** The encodings shared by every stream of this service; `hits` / `misses` show the reuse. */
   readonly frames = new SseFrameCache();
+  /** The listeners' event ids and replay histories. */
+  readonly history: SseHistory;
+  private readonly keepAliveMilliseconds: number;
   private readonly open = new Set<ListenerPump>();
 
-  constructor(private readonly channels: ChannelContainer) {}
+  constructor(
+    private readonly channels: ChannelContainer,
+    @Optional() @Inject(ERIC_SSE_STREAMING) settings?: EricSseStreamingSettings,
+  ) {
+    const { history, keepAliveMilliseconds } = settings ?? defaultStreamingSettings();
+    this.history = history;
+    this.keepAliveMilliseconds = keepAliveMilliseconds;
+  }
 
   /**
    * The events of an existing listener, for an `@Sse()` handler:
    * `@Sse(':c/:l') stream(@Param('c') c: string, @Param('l') l: string) { return this.streams.events(c, l); }`.
    * Each `MessageEvent` has `type` (the event), `data` (strings as they are, anything else as JSON
-   * text), `retry` and, for messages with an id, `id`. Subscribing starts the listener; unsubscribing
-   * (the client went away) stops it. The Observable completes when the listener is stopped server-side.
+   * text), `retry` and `id` (the listener's event id); an idle stream gets comment-only events
+   * (`{ comment: '' }`, written by Nest as a keep-alive comment). Subscribing starts the listener;
+   * unsubscribing (the client went away) stops it. The Observable completes when the listener is stopped
+   * server-side.
+   *
+   * `resumeFrom` is where a reconnecting client resumes: pass the request (`@Req()`: its `Last-Event-ID`
+   * header, else its `lastEventId` query parameter) or the id itself (`@Headers('last-event-id')`).
    * @throws NotFoundException for an unknown channel or listener, at once, so Nest answers 404 JSON.
    */
-  events(channelId: string, listenerId: string): Observable<MessageEvent> {
+  events(channelId: string, listenerId: string, resumeFrom?: ResumeFrom): Observable<MessageEvent> {
+    const lastEventId = resumeIdOf(resumeFrom);
     if (this.heldHere(channelId, listenerId) === undefined) {
       return new Observable<MessageEvent>((subscriber) => {
         let teardown: (() => void) | undefined;
         let ended = false;
         this.resolve(channelId, listenerId).then(
           ({ channel, connection }) => {
-            if (!ended) teardown = this.subscribeListener(subscriber, channel, connection);
+            if (!ended) teardown = this.subscribeListener(subscriber, channel, connection, lastEventId);
           },
           (error: unknown) => subscriber.error(error),
         );
@@ -76,7 +109,7 @@ export class EricSseStreams implements BeforeApplicationShutdown {
         subscriber.error(error); // removed between the call and the subscription
         return;
       }
-      return this.subscribeListener(subscriber, channel, connection);
+      return this.subscribeListener(subscriber, channel, connection, lastEventId);
     });
   }
 
@@ -85,9 +118,9 @@ export class EricSseStreams implements BeforeApplicationShutdown {
    * another), so that an `async` `@Sse()` handler answers an unknown id with a 404 before anything is sent.
    * @throws NotFoundException for an unknown channel or listener.
    */
-  async openEvents(channelId: string, listenerId: string): Promise<Observable<MessageEvent>> {
+  async openEvents(channelId: string, listenerId: string, resumeFrom?: ResumeFrom): Promise<Observable<MessageEvent>> {
     await this.resolve(channelId, listenerId);
-    return this.events(channelId, listenerId);
+    return this.events(channelId, listenerId, resumeFrom);
   }
 
   /**
@@ -129,20 +162,23 @@ export class EricSseStreams implements BeforeApplicationShutdown {
   private watchChannel(subscriber: Subscriber<MessageEvent>, channel: AbstractChannel): () => void {
     let pump: ListenerPump | undefined;
     let listenerId: string | undefined;
+    let stopKeepAlive: (() => void) | undefined;
     let ended = false;
     channel.addListener().then(
       (listener) => {
         listenerId = listener.id;
         if (ended) return removeQuietly(channel, listener.id);
-        pump = this.track(
-          new ListenerPump(channel, channel.getConnection(listener.id), new SubscriberSink(subscriber), this.frames),
-        );
+        const connection = channel.getConnection(listener.id);
+        const sink = new SubscriberSink(subscriber);
+        pump = this.track(this.pumpFor(channel, connection, sink));
+        stopKeepAlive = this.keepAlive(sink);
         pump.start();
       },
       (error: unknown) => subscriber.error(error),
     );
     return () => {
       ended = true;
+      stopKeepAlive?.();
       if (pump !== undefined) {
         this.open.delete(pump);
         pump.close();
@@ -156,18 +192,34 @@ export class EricSseStreams implements BeforeApplicationShutdown {
     subscriber: Subscriber<MessageEvent>,
     channel: AbstractChannel,
     connection: Connection,
+    lastEventId: number | undefined,
   ): () => void {
-    const pump = this.track(new ListenerPump(channel, connection, new SubscriberSink(subscriber), this.frames));
-    pump.start();
+    const sink = new SubscriberSink(subscriber);
+    const pump = this.track(this.pumpFor(channel, connection, sink));
+    const stopKeepAlive = this.keepAlive(sink);
+    pump.start(lastEventId);
     return () => {
+      stopKeepAlive();
       this.open.delete(pump);
       if (pump.close()) connection.listener.stop();
     };
   }
 
+  /** A pump numbering its events with the listener's history. */
+  private pumpFor(channel: AbstractChannel, connection: Connection, sink: SubscriberSink): ListenerPump {
+    const history = this.history.forListener(channel, connection);
+    return new ListenerPump(channel, connection, sink, this.frames, DEFAULT_MAX_BATCH_BYTES, history);
+  }
+
+  /** Beats `sink` every `keepAliveMilliseconds` (not at all when 0) until the returned function is called. */
+  private keepAlive(sink: SubscriberSink): () => void {
+    return this.keepAliveMilliseconds > 0 ? keepAlive(sink, this.keepAliveMilliseconds) : () => undefined;
+  }
+
   /**
    * Streams an existing listener straight to the response; for a handler taking `@Req()` and `@Res()`
-   * (Express or plain `node:http`):
+   * (Express or plain `node:http`). A reconnecting client resumes from its `Last-Event-ID` header (or
+   * `lastEventId` query parameter); `options.keepAliveMilliseconds` overrides the module's spacing:
    * `@Get(':c/:l') stream(@Param('c') c: string, @Param('l') l: string, @Req() req: Request, @Res() res: Response) { this.streams.pipe(req, res, c, l); }`.
    * Sends the SSE headers at once, starts the listener, writes queued messages in batches, and waits
    * for `drain` whenever the client is behind. The client leaving stops the listener; the listener
@@ -209,7 +261,12 @@ export class EricSseStreams implements BeforeApplicationShutdown {
         this.open.delete(pump as ListenerPump);
         if (clientLeft) connection.listener.stop();
       },
-      options,
+      {
+        ...options,
+        keepAliveMilliseconds: options?.keepAliveMilliseconds ?? this.keepAliveMilliseconds,
+        history: this.history.forListener(channel, connection),
+        lastEventId: lastEventIdOf(req),
+      },
     );
     if (pump !== undefined) this.track(pump);
   }
@@ -228,19 +285,24 @@ export class EricSseStreams implements BeforeApplicationShutdown {
   ): Promise<void> {
     const channel = await resolveChannelOrNotFound(this.channels, channelId);
     const listener = await channel.addListener();
+    const connection = channel.getConnection(listener.id);
     let pump: ListenerPump | undefined;
     try {
       pump = streamListenerToResponse(
         req,
         res,
         channel,
-        channel.getConnection(listener.id),
+        connection,
         this.frames,
         () => {
           this.open.delete(pump as ListenerPump);
           removeQuietly(channel, listener.id);
         },
-        options,
+        {
+          ...options,
+          keepAliveMilliseconds: options?.keepAliveMilliseconds ?? this.keepAliveMilliseconds,
+          history: this.history.forListener(channel, connection),
+        },
       );
     } finally {
       if (pump === undefined) removeQuietly(channel, listener.id); // bad options, or the client left meanwhile
