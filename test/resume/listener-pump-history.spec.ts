@@ -1,0 +1,272 @@
+import { afterEach, describe, expect, it } from '@jest/globals';
+import {
+  EncodedSseEvent,
+  InMemorySseHistory,
+  ListenerPump,
+  Message,
+  MESSAGE_TYPE_HISTORY_GAP,
+  MessageQueueListener,
+  SSEChannel,
+  SseFrameCache,
+  setEricLogger,
+  DEFAULT_MAX_BATCH_BYTES,
+  type HistoryReplay,
+  type ListenerHistory,
+  type MessageContract,
+  type SseSink,
+} from '../../src/index.js';
+import { deferred } from '../core/support.js';
+import { nextTurn } from '../streaming/support.js';
+
+type Deferred<T> = ReturnType<typeof deferred<T>>;
+
+/** Keeps what it is written: `[event type, id]` per event. */
+class IdSink implements SseSink {
+  readonly written: [string | undefined, string | undefined][] = [];
+  readonly batches: number[] = [];
+  failure: unknown;
+  private batch = 0;
+  private waiters: (() => void)[] = [];
+
+  write(event: EncodedSseEvent, id: string | undefined): void {
+    this.written.push([event.event, id]);
+    this.batch++;
+  }
+  flush(): boolean {
+    this.batches.push(this.batch);
+    this.batch = 0;
+    for (const wake of this.waiters.splice(0)) wake();
+    return true;
+  }
+  end(): void {}
+  fail(error: unknown): void {
+    this.failure = error;
+    for (const wake of this.waiters.splice(0)) wake();
+  }
+  async waitFor(count: number): Promise<void> {
+    while (this.written.length < count && this.failure === undefined) {
+      await new Promise<void>((resolve) => this.waiters.push(resolve));
+    }
+  }
+}
+
+/** A history kept "elsewhere": each `record` and `replay` waits until the test settles it. */
+class RemoteHistory implements ListenerHistory {
+  readonly records: { events: readonly EncodedSseEvent[]; answer: Deferred<number> }[] = [];
+  readonly replays: { after: number; answer: Deferred<HistoryReplay | undefined> }[] = [];
+  private waiters: (() => void)[] = [];
+
+  record(events: readonly EncodedSseEvent[]): Promise<number> {
+    const answer = deferred<number>();
+    this.records.push({ events, answer });
+    for (const wake of this.waiters.splice(0)) wake();
+    return answer.promise;
+  }
+
+  replay(after: number): Promise<HistoryReplay | undefined> {
+    const answer = deferred<HistoryReplay | undefined>();
+    this.replays.push({ after, answer });
+    for (const wake of this.waiters.splice(0)) wake();
+    return answer.promise;
+  }
+
+  async nextRecord(index: number) {
+    while (this.records.length <= index) await new Promise<void>((resolve) => this.waiters.push(resolve));
+    return this.records[index];
+  }
+}
+
+async function setup(history: ListenerHistory | 'memory', listener = new MessageQueueListener()) {
+  const channel = new SSEChannel();
+  await channel.registerListener(listener);
+  const connection = channel.getConnection(listener.id);
+  const sink = new IdSink();
+  const h = history === 'memory' ? new InMemorySseHistory({ maxEvents: 3 }).forListener(channel, connection) : history;
+  const pump = new ListenerPump(channel, connection, sink, new SseFrameCache(), DEFAULT_MAX_BATCH_BYTES, h);
+  const send = async (...types: string[]) => {
+    for (const type of types) await channel.dispatch(listener.id, new Message(type));
+  };
+  return { channel, listener, connection, sink, pump, send, history: h };
+}
+
+describe('ListenerPump with a history', () => {
+  afterEach(() => {
+    setEricLogger();
+  });
+
+  it('in memory: numbers each event as it is written', async () => {
+    const { sink, pump, send } = await setup('memory');
+    await send('a', 'b');
+    pump.start();
+    await sink.waitFor(2);
+    await send('c');
+    await sink.waitFor(3);
+    expect(sink.written).toEqual([
+      ['a', '1'],
+      ['b', '2'],
+      ['c', '3'],
+    ]);
+  });
+
+  it('in memory: a resumed stream gets the gap marker (id before the first held), the history, then the queue', async () => {
+    const { sink, pump, send, history } = await setup('memory');
+    history.record([1, 2, 3, 4, 5].map((n) => new EncodedSseEvent({ event: `h${n}`, data: n })));
+    await send('q');
+    pump.start(1); // 2 is gone: the history holds 3..5
+    await sink.waitFor(5);
+    expect(sink.written).toEqual([
+      [MESSAGE_TYPE_HISTORY_GAP, '2'],
+      ['h3', '3'],
+      ['h4', '4'],
+      ['h5', '5'],
+      ['q', '6'],
+    ]);
+    expect(sink.batches[0]).toBe(4); // the replay is one batch, ahead of the queue
+  });
+
+  it('elsewhere: numbers a batch in one call and writes it once numbered; later messages wait their turn', async () => {
+    const remote = new RemoteHistory();
+    const { sink, pump, send } = await setup(remote);
+    await send('a', 'b');
+    pump.start();
+    const first = await remote.nextRecord(0);
+    expect(first.events.map((e) => e.event)).toEqual(['a', 'b']);
+    await send('c');
+    await nextTurn();
+    expect(sink.written).toEqual([]);
+    expect(remote.records).toHaveLength(1); // nothing else is taken while a batch is being numbered
+    first.answer.resolve(10);
+    const second = await remote.nextRecord(1);
+    expect(sink.written).toEqual([
+      ['a', '10'],
+      ['b', '11'],
+    ]);
+    second.answer.resolve(12);
+    await sink.waitFor(3);
+    expect(sink.written.at(-1)).toEqual(['c', '12']);
+  });
+
+  it('elsewhere: the replay goes first, even with messages queued, then the queue is numbered', async () => {
+    const remote = new RemoteHistory();
+    const { sink, pump, send } = await setup(remote);
+    await send('q');
+    pump.start(4);
+    await nextTurn();
+    expect(remote.replays.map((r) => r.after)).toEqual([4]);
+    expect(remote.records).toEqual([]);
+    remote.replays[0].answer.resolve({
+      events: [new EncodedSseEvent({ event: 'h5', data: 5 })],
+      firstId: 5,
+      gap: false,
+    });
+    (await remote.nextRecord(0)).answer.resolve(6);
+    await sink.waitFor(2);
+    expect(sink.written).toEqual([
+      ['h5', '5'],
+      ['q', '6'],
+    ]);
+  });
+
+  it('elsewhere: an id the history does not know starts from the queue', async () => {
+    const remote = new RemoteHistory();
+    const { sink, pump, send } = await setup(remote);
+    await send('q');
+    pump.start(99);
+    await nextTurn();
+    remote.replays[0].answer.resolve(undefined);
+    (await remote.nextRecord(0)).answer.resolve(1);
+    await sink.waitFor(1);
+    expect(sink.written).toEqual([['q', '1']]);
+  });
+
+  it('elsewhere: a client that leaves while its batch is numbered is written nothing more (the batch is in the history)', async () => {
+    const remote = new RemoteHistory();
+    const { sink, pump, send, connection } = await setup(remote);
+    await send('a');
+    pump.start();
+    const record = await remote.nextRecord(0);
+    expect(pump.close()).toBe(true);
+    record.answer.resolve(1);
+    await nextTurn();
+    expect(sink.written).toEqual([]);
+    expect(connection.queue.popNow?.()).toBeUndefined();
+  });
+
+  it('elsewhere: when numbering fails, logs it and writes the batch with the current position as id', async () => {
+    const errors: string[] = [];
+    setEricLogger({ debug: () => {}, error: (message) => errors.push(message) });
+    const remote = new RemoteHistory();
+    const { sink, pump, send } = await setup(remote);
+    await send('a');
+    pump.start(3);
+    await nextTurn();
+    remote.replays[0].answer.resolve({ events: [], firstId: 4, gap: false });
+    (await remote.nextRecord(0)).answer.reject(new Error('Redis is gone'));
+    await sink.waitFor(1);
+    // The client keeps 3 as its last id: resuming later neither skips nor repeats what the history holds.
+    expect(sink.written).toEqual([['a', '3']]);
+    expect(errors).toEqual([expect.stringContaining('Numbering 1 SSE event(s) of listener')]);
+    await send('b');
+    (await remote.nextRecord(1)).answer.resolve(4);
+    await sink.waitFor(2);
+    expect(sink.written.at(-1)).toEqual(['b', '4']);
+  });
+
+  it('elsewhere: a failed replay fails the stream', async () => {
+    const remote = new RemoteHistory();
+    const { sink, pump } = await setup(remote);
+    pump.start(1);
+    await nextTurn();
+    remote.replays[0].answer.reject(new Error('unreachable'));
+    await sink.waitFor(1);
+    expect((sink.failure as Error).message).toBe('unreachable');
+    expect(pump.isStreaming).toBe(false);
+  });
+
+  it('elsewhere: with an async onMessage mid-batch, what came before is numbered and written first', async () => {
+    const gate = deferred<void>();
+    class SlowListener extends MessageQueueListener {
+      override onMessage(msg: MessageContract): void | Promise<void> {
+        return msg.type === 'slow' ? gate.promise : undefined;
+      }
+    }
+    const remote = new RemoteHistory();
+    const { sink, pump, send } = await setup(remote, new SlowListener());
+    await send('a', 'slow', 'b');
+    pump.start();
+    (await remote.nextRecord(0)).answer.resolve(1);
+    gate.resolve();
+    const slow = await remote.nextRecord(1);
+    expect(slow.events.map((e) => e.event)).toEqual(['slow']);
+    slow.answer.resolve(2);
+    (await remote.nextRecord(2)).answer.resolve(3);
+    await sink.waitFor(3);
+    expect(sink.written).toEqual([
+      ['a', '1'],
+      ['slow', '2'],
+      ['b', '3'],
+    ]);
+  });
+
+  it('elsewhere: on a rate-limited channel, numbers one message at a time', async () => {
+    const remote = new RemoteHistory();
+    const channel = new SSEChannel({ streamDelaySeconds: 0.001 });
+    const listener = await channel.addListener();
+    const sink = new IdSink();
+    const connection = channel.getConnection(listener.id);
+    const pump = new ListenerPump(channel, connection, sink, new SseFrameCache(), DEFAULT_MAX_BATCH_BYTES, remote);
+    await channel.dispatch(listener.id, new Message('a'));
+    await channel.dispatch(listener.id, new Message('b'));
+    pump.start();
+    const first = await remote.nextRecord(0);
+    expect(first.events).toHaveLength(1);
+    first.answer.resolve(1);
+    (await remote.nextRecord(1)).answer.resolve(2);
+    await sink.waitFor(2);
+    expect(sink.written).toEqual([
+      ['a', '1'],
+      ['b', '2'],
+    ]);
+    listener.stop();
+  });
+});
