@@ -13,6 +13,20 @@ import {
 /** Longest pause between two sweeps of events past their age. */
 const MAX_SWEEP_INTERVAL_MS = 60_000;
 
+let turnNow: number | undefined;
+const forgetNow = (): void => {
+  turnNow = undefined;
+};
+
+/** `Date.now()` read once per run of synchronous code: a broadcast streamed to many listeners reads the clock once. */
+function now(): number {
+  if (turnNow === undefined) {
+    turnNow = Date.now();
+    queueMicrotask(forgetNow);
+  }
+  return turnNow;
+}
+
 /**
  * Event ids and replay histories kept in this process, per connection (so a removed listener's history
  * goes with it). Holds the encoded events themselves, shared by every listener a broadcast reached: a
@@ -84,7 +98,7 @@ export class InMemoryListenerHistory implements ListenerHistory {
     if (maxEvents === 0) return id;
     if (this.size === 0) this.owner.holds(this);
     this.events.push(event);
-    this.times.push(Date.now());
+    this.times.push(now());
     if (this.size > maxEvents) this.dropOldest(1);
     return id;
   }

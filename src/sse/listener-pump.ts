@@ -10,10 +10,11 @@ import { historyGapEvent, type HistoryReplay, type ListenerHistory } from './sse
 /** Where a `ListenerPump` delivers: an HTTP response, an Observable subscriber... */
 export interface SseSink {
   /**
-   * Takes one event of the current batch, with the id the stream gives it: a decimal integer, or `''`
-   * (an `id:` line that clears the client's last id); undefined without a history (no `id:` line).
+   * Takes one event of the current batch, with the id the stream gives it: the listener's event id, or
+   * `''` (an empty `id:` line, which clears the client's last id); undefined without a history (no `id:`
+   * line).
    */
-  write(event: EncodedSseEvent, id: string | undefined): void;
+  write(event: EncodedSseEvent, id: SseEventId | undefined): void;
   /** Ends a batch. Returns false when the consumer is full: the pump then waits for `resume()`. */
   flush(): boolean;
   /** The listener stopped: the stream is over. */
@@ -21,6 +22,9 @@ export interface SseSink {
   /** The listener's `onMessage` or its queue failed: the stream is over. */
   fail(error: unknown): void;
 }
+
+/** The id a stream gives an event: the listener's event id (an integer >= 0), or `''` for an empty `id:` line. */
+export type SseEventId = number | '';
 
 /** How much a pump takes from a queue in one turn of the event loop before letting others run. */
 export const DEFAULT_MAX_BATCH_BYTES = 64 * 1024;
@@ -57,7 +61,7 @@ export class ListenerPump {
   private cancelStop: (() => void) | undefined;
   private readonly delayMs: number;
   /** The id of the last event written, or the one resumed after: what the client would resume after now. */
-  private position = '';
+  private position: SseEventId = '';
   private readonly wake = (): void => this.schedule();
   // Ends the stream as soon as the listener stops, so a server-side stop (shutdown, removeListener)
   // ends the response at once; a batch or an async step in flight ends it when it is done.
@@ -120,12 +124,12 @@ export class ListenerPump {
   /** Writes a replay as the first batch; false when the stream failed. */
   private sendReplay(lastEventId: number, replay: HistoryReplay | undefined): boolean {
     if (replay === undefined) return true;
-    this.position = String(lastEventId);
+    this.position = lastEventId;
     const { events, firstId, gap } = replay;
     if (!gap && events.length === 0) return true;
     try {
-      if (gap) this.sink.write(historyGapEvent(lastEventId, firstId), (this.position = String(firstId - 1)));
-      for (let i = 0; i < events.length; i++) this.sink.write(events[i], (this.position = String(firstId + i)));
+      if (gap) this.sink.write(historyGapEvent(lastEventId, firstId), (this.position = firstId - 1));
+      for (let i = 0; i < events.length; i++) this.sink.write(events[i], (this.position = firstId + i));
       if (!this.sink.flush()) this.paused = true;
     } catch (error) {
       this.failWith(error);
@@ -337,8 +341,8 @@ export class ListenerPump {
     this.run();
   }
 
-  private numberNow(history: ListenerHistory, event: EncodedSseEvent): string {
-    return (this.position = String((history.recordNow as (event: EncodedSseEvent) => number).call(history, event)));
+  private numberNow(history: ListenerHistory, event: EncodedSseEvent): number {
+    return (this.position = (history.recordNow as (event: EncodedSseEvent) => number).call(history, event));
   }
 
   /**
@@ -362,7 +366,7 @@ export class ListenerPump {
     if (this.state !== STREAMING) return false;
     try {
       for (let i = 0; i < events.length; i++) {
-        this.sink.write(events[i], first === undefined ? this.position : (this.position = String(first + i)));
+        this.sink.write(events[i], first === undefined ? this.position : (this.position = first + i));
       }
       if (!this.sink.flush()) this.paused = true;
     } catch (error) {

@@ -5,7 +5,8 @@ import { getEricLogger } from '../core/logger.js';
 import { assertNonNegativeNumber } from '../core/validate.js';
 import type { EncodedSseEvent } from './encoded-sse-event.js';
 import { keepAlive, type KeepAliveTarget } from './keep-alive.js';
-import { DEFAULT_MAX_BATCH_BYTES, ListenerPump, type SseSink } from './listener-pump.js';
+import { FrameBatch } from './frame-batch.js';
+import { DEFAULT_MAX_BATCH_BYTES, ListenerPump, type SseEventId, type SseSink } from './listener-pump.js';
 import { ResponseWriter } from './response-writer.js';
 import type { SseFrameCache } from './sse-frame-cache.js';
 import type { ListenerHistory } from './sse-history.js';
@@ -50,19 +51,13 @@ export function writeSseHead(req: IncomingMessage, res: ServerResponse): void {
   res.flushHeaders();
 }
 
-const CRLF = 0x0d0a;
-
 /**
  * Writes each batch of frames to the response in one write: per event, its `id:` line (made per
  * listener) and the body shared by every listener (see `EncodedSseEvent`), framed as HTTP chunks when the
  * writer bypasses `res.write`.
  */
 class ResponseSink implements SseSink, KeepAliveTarget {
-  /** Per event of the batch: the text before its body (chunk size line and `id:` line, ASCII). */
-  private readonly heads: string[] = [];
-  private readonly bodies: Buffer[] = [];
-  private size = 0;
-  private readonly chunked: boolean;
+  private readonly batch: FrameBatch;
   private wroteSinceBeat = false;
   private full = false;
   private stopDrain: (() => void) | undefined;
@@ -72,7 +67,7 @@ class ResponseSink implements SseSink, KeepAliveTarget {
     private readonly res: ServerResponse,
     private readonly writer: ResponseWriter,
   ) {
-    this.chunked = writer.chunked;
+    this.batch = new FrameBatch(writer.chunked);
   }
 
   /** Resumes `pump` whenever the client catches up, and beats every `keepAliveMs` (0: never). */
@@ -91,31 +86,13 @@ class ResponseSink implements SseSink, KeepAliveTarget {
     this.stopDrain = this.stopKeepAlive = undefined;
   }
 
-  write(event: EncodedSseEvent, id: string | undefined): void {
-    const body = event.bytes;
-    let head = id === undefined ? '' : `id: ${id}\n`;
-    if (this.chunked) {
-      head = `${(head.length + body.length).toString(16)}\r\n${head}`;
-      this.size += 2;
-    }
-    this.heads.push(head);
-    this.bodies.push(body);
-    this.size += head.length + body.length;
+  write(event: EncodedSseEvent, id: SseEventId | undefined): void {
+    this.batch.add(event.bytes, id);
   }
 
   flush(): boolean {
-    const { heads, bodies } = this;
-    const count = heads.length;
-    if (count === 0) return !this.full;
-    const chunk = Buffer.allocUnsafe(this.size);
-    let at = 0;
-    for (let i = 0; i < count; i++) {
-      at += chunk.write(heads[i], at, 'latin1');
-      at += bodies[i].copy(chunk, at);
-      if (this.chunked) at = chunk.writeUInt16BE(CRLF, at);
-    }
-    heads.length = bodies.length = 0;
-    this.size = 0;
+    const chunk = this.batch.take();
+    if (chunk === undefined) return !this.full;
     this.wroteSinceBeat = true;
     this.full = !this.writer.write(chunk);
     return !this.full;

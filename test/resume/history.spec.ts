@@ -78,13 +78,18 @@ describe('InMemorySseHistory', () => {
     try {
       const h = history.forListener(channel, connection);
       const second = event(2);
+      // The clock is read once per run of synchronous code: each step below runs in a turn of its own.
+      const later = async (ms: number) => {
+        await Promise.resolve();
+        jest.advanceTimersByTime(ms);
+      };
       h.recordNow(event(1));
-      jest.advanceTimersByTime(600);
+      await later(600);
       h.recordNow(second);
-      jest.advanceTimersByTime(600); // event 1 is 1200 ms old, event 2 600 ms
+      await later(600); // event 1 is 1200 ms old, event 2 600 ms
       expect(h.size).toBe(2); // the sweep at 1000 ms found nothing old enough
       expect(h.replay(0)).toEqual({ events: [second], firstId: 2, gap: true });
-      jest.advanceTimersByTime(1000); // the sweep drops event 2 without a delivery or a replay
+      await later(1000); // the sweep drops event 2 without a delivery or a replay
       expect(h.size).toBe(0);
       expect(h.replay(2)).toEqual({ events: [], firstId: 3, gap: false });
       expect(jest.getTimerCount()).toBe(0); // nothing held: no sweep timer left

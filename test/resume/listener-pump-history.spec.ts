@@ -13,6 +13,7 @@ import {
   type HistoryReplay,
   type ListenerHistory,
   type MessageContract,
+  type SseEventId,
   type SseSink,
 } from '../../src/index.js';
 import { deferred } from '../core/support.js';
@@ -28,8 +29,8 @@ class IdSink implements SseSink {
   private batch = 0;
   private waiters: (() => void)[] = [];
 
-  write(event: EncodedSseEvent, id: string | undefined): void {
-    this.written.push([event.event, id]);
+  write(event: EncodedSseEvent, id: SseEventId | undefined): void {
+    this.written.push([event.event, id === undefined ? undefined : String(id)]);
     this.batch++;
   }
   flush(): boolean {

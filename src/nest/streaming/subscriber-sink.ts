@@ -2,7 +2,7 @@ import type { MessageEvent } from '@nestjs/common';
 import type { Subscriber } from 'rxjs';
 import type { EncodedSseEvent } from '../../sse/encoded-sse-event.js';
 import type { KeepAliveTarget } from '../../sse/keep-alive.js';
-import type { SseSink } from '../../sse/listener-pump.js';
+import type { SseEventId, SseSink } from '../../sse/listener-pump.js';
 
 /** A comment-only event: Nest writes it as a comment line, gives it no id, and clients ignore it. */
 const KEEP_ALIVE_EVENT: MessageEvent = Object.freeze({ comment: '' }) as MessageEvent;
@@ -18,9 +18,14 @@ export class SubscriberSink implements SseSink, KeepAliveTarget {
 
   constructor(private readonly subscriber: Subscriber<MessageEvent>) {}
 
-  write(event: EncodedSseEvent, id: string | undefined): void {
+  write(event: EncodedSseEvent, id: SseEventId | undefined): void {
     this.wroteSinceBeat = true;
-    this.subscriber.next({ type: event.event, data: event.data, id, retry: event.retry });
+    this.subscriber.next({
+      type: event.event,
+      data: event.data,
+      id: typeof id === 'number' ? String(id) : id,
+      retry: event.retry,
+    });
   }
 
   /** A keep-alive comment (`: ` and a blank line, written by Nest) when nothing was sent since the last beat. */
