@@ -8,8 +8,9 @@
  *   `<p>listener-types:<c>`: hash, listener id → the type name its class is registered under.
  * - `<p>queue:<c>:<listener id>`: list, the listener's pending messages (encoded by `message-codec`).
  * - `<p>event-id:<c>:<listener id>`: the id of the last SSE event delivered to the listener;
- *   `<p>history:<c>:<listener id>`: list, its replay history (`<id>:<ms>:<frame>`, oldest first, capped,
- *   expiring); both removed with the listener (see `RedisSseHistory`).
+ *   `<p>history:<c>:<listener id>`: list, its replay history (`<id>:<ms>:<frame sha1>`, oldest first,
+ *   capped, expiring); both removed with the listener. `<p>frame:<sha1>`: an SSE frame the histories
+ *   refer to, stored once however many listeners it went to, expiring (see `RedisSseHistory`).
  * - `<p>wake:<c>`: pub/sub, "a message may be waiting" (`d:<listener id>` after a dispatch, `b` after a broadcast).
  * - `<p>control`: pub/sub, removals every process must act on (JSON `{ rc }` / `{ rl }`).
  * - `<p>kv:<namespace>:data` / `:order`: the `RedisStorage` of that namespace.
@@ -63,6 +64,11 @@ export class RedisKeys {
 
   history(channelId: string, listenerId: string): string {
     return this.historyPrefix(channelId) + listenerId;
+  }
+
+  /** The frame keys all start with this; the SHA-1 of the frame follows. */
+  get framePrefix(): string {
+    return `${this.prefix}frame:`;
   }
 
   wake(channelId: string): string {

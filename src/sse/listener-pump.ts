@@ -26,6 +26,17 @@ export interface SseSink {
 /** The id a stream gives an event: the listener's event id (an integer >= 0), or `''` for an empty `id:` line. */
 export type SseEventId = number | '';
 
+/** Batches a pump may have a history kept elsewhere number at once before it stops taking more. */
+export const MAX_BATCHES_BEING_NUMBERED = 4;
+
+/** A batch given to a history kept elsewhere, written once it and those before it are numbered. */
+interface NumberedBatch {
+  events: EncodedSseEvent[];
+  /** The id of the first event, once numbered; undefined when numbering failed. */
+  first: number | undefined;
+  done: boolean;
+}
+
 /** How much a pump takes from a queue in one turn of the event loop before letting others run. */
 export const DEFAULT_MAX_BATCH_BYTES = 64 * 1024;
 
@@ -45,8 +56,11 @@ const DONE = 2;
  *
  * With a `ListenerHistory`, every event gets the listener's next id and is kept for replay before it is
  * written, and `start(lastEventId)` first sends what the history holds after that id (see `SseHistory`).
- * A history kept elsewhere (Redis) numbers each batch in one round trip while the pump waits; events
- * numbered but not written because the client left meanwhile are in the history, for its next stream.
+ * A history kept elsewhere (Redis) numbers each batch in one round trip; the pump goes on taking and
+ * waiting meanwhile (a queue sees it waiting, as without a history), with at most
+ * `MAX_BATCHES_BEING_NUMBERED` batches in flight, and writes each batch once it and those before it
+ * are numbered. Events numbered but not written because the client left meanwhile are in the history,
+ * for its next stream.
  */
 export class ListenerPump {
   private state = IDLE;
@@ -62,11 +76,15 @@ export class ListenerPump {
   private readonly delayMs: number;
   /** The id of the last event written, or the one resumed after: what the client would resume after now. */
   private position: SseEventId = '';
+  /** Batches being numbered by a history kept elsewhere, oldest first. */
+  private numbering: NumberedBatch[] = [];
+  /** The pump stopped taking because `MAX_BATCHES_BEING_NUMBERED` were in flight: the next one written runs it. */
+  private waitingForNumbering = false;
   private readonly wake = (): void => this.schedule();
   // Ends the stream as soon as the listener stops, so a server-side stop (shutdown, removeListener)
   // ends the response at once; a batch or an async step in flight ends it when it is done.
   private readonly stopped = (): void => {
-    if (this.state === STREAMING && !this.inBatch && !this.busy) this.finish();
+    if (this.state === STREAMING && !this.inBatch && !this.busy && this.numbering.length === 0) this.finish();
   };
   private readonly endDelay = (): void => {
     this.delayTimer = undefined;
@@ -202,8 +220,14 @@ export class ListenerPump {
   private run(): void {
     if (this.state !== STREAMING || this.busy) return;
     const { listener, queue } = this.connection;
-    if (!listener.isRunning()) return this.finish();
+    const numbering = this.numbering.length;
+    // Stopped: the batches being numbered go out first; the last one to be written runs this again.
+    if (!listener.isRunning()) return numbering === 0 ? this.finish() : undefined;
     if (this.paused || this.delayTimer !== undefined) return;
+    if (numbering >= MAX_BATCHES_BEING_NUMBERED) {
+      this.waitingForNumbering = true;
+      return;
+    }
     this.cancelReady = undefined;
     if (queue.popNow === undefined || this.delayMs > 0) {
       void this.deliverOne();
@@ -229,15 +253,9 @@ export class ListenerPump {
         if (handled !== undefined) {
           // An async onMessage: what is batched goes first, this message once it is handled.
           this.inBatch = false;
-          const pending = msg;
-          if (numberedLater !== undefined && numberedLater.length > 0) {
-            void this.writeNumbered(numberedLater).then((ok) => {
-              if (ok) void this.deliverHandled(pending, handled);
-            });
-            return;
-          }
-          if (count > 0 && !this.sink.flush()) this.paused = true;
-          void this.deliverHandled(pending, handled);
+          if (numberedLater !== undefined && numberedLater.length > 0) this.numberElsewhere(numberedLater);
+          else if (count > 0 && !this.sink.flush()) this.paused = true;
+          void this.deliverHandled(msg, handled);
           return;
         }
         const encoded = this.frames.tryEncode(this.channel, msg);
@@ -249,19 +267,16 @@ export class ListenerPump {
       }
       this.inBatch = false;
       if (this.state !== STREAMING) return;
-      if (numberedLater !== undefined && numberedLater.length > 0) {
-        void this.writeNumbered(numberedLater).then((ok) => {
-          if (ok) this.run();
-        });
-        return;
-      }
-      if (count > 0 && !this.sink.flush()) this.paused = true;
+      if (numberedLater !== undefined && numberedLater.length > 0) this.numberElsewhere(numberedLater);
+      else if (count > 0 && !this.sink.flush()) this.paused = true;
     } catch (error) {
       this.inBatch = false;
       return this.failWith(error);
     }
     if (!listener.isRunning()) {
-      this.finish();
+      if (this.numbering.length === 0) this.finish();
+    } else if (this.numbering.length >= MAX_BATCHES_BEING_NUMBERED) {
+      this.waitingForNumbering = true;
     } else if (this.paused) {
       // Full: nothing more leaves the queue until the sink drains.
     } else if (msg !== undefined) {
@@ -323,7 +338,7 @@ export class ListenerPump {
     const encoded = this.frames.tryEncode(this.channel, msg);
     const { history } = this;
     if (encoded !== undefined && history !== undefined && history.recordNow === undefined) {
-      if (!(await this.writeNumbered([encoded]))) return;
+      this.numberElsewhere([encoded]);
     } else {
       try {
         if (encoded !== undefined) {
@@ -346,34 +361,74 @@ export class ListenerPump {
   }
 
   /**
-   * Numbers `events` (taken from the queue) with the history, then writes them as one batch. Resolves
-   * to false when the stream is over (closed meanwhile, or the sink failed). When the history cannot
-   * number them (its store is unreachable), they are written with the current position as their id,
-   * so that a client resuming later neither skips nor repeats anything the history holds.
+   * Has the history number `events` (taken from the queue); they are written once they and the batches
+   * before them are numbered (see `writeNumbered`).
    */
-  private async writeNumbered(events: EncodedSseEvent[]): Promise<boolean> {
-    this.busy = true;
-    let first: number | undefined;
+  private numberElsewhere(events: EncodedSseEvent[]): void {
+    const batch: NumberedBatch = { events, first: undefined, done: false };
+    this.numbering.push(batch);
+    const settle = (): void => {
+      batch.done = true;
+      this.writeNumbered();
+    };
+    let numbered: number | Promise<number>;
     try {
-      first = await (this.history as ListenerHistory).record(events);
+      numbered = (this.history as ListenerHistory).record(events);
     } catch (error) {
-      getEricLogger().error(
-        `Numbering ${events.length} SSE event(s) of listener ${this.connection.listener.id} failed; sent without new ids`,
-        error,
-      );
+      this.numberingFailed(events, error);
+      return settle();
     }
-    this.busy = false;
-    if (this.state !== STREAMING) return false;
+    Promise.resolve(numbered).then(
+      (first) => {
+        batch.first = first;
+        settle();
+      },
+      (error: unknown) => {
+        this.numberingFailed(events, error);
+        settle();
+      },
+    );
+  }
+
+  /**
+   * Writes the numbered batches at the head of the line, as one write, then lets the pump go on (or end,
+   * once the listener stopped and nothing is left to number). A batch the history could not number goes
+   * with the current position as its events' id, so that a client resuming later neither skips nor
+   * repeats anything the history holds.
+   */
+  private writeNumbered(): void {
+    if (this.state !== STREAMING) {
+      this.numbering = [];
+      return;
+    }
+    const { numbering } = this;
+    let written = 0;
     try {
-      for (let i = 0; i < events.length; i++) {
-        this.sink.write(events[i], first === undefined ? this.position : (this.position = first + i));
+      while (written < numbering.length && numbering[written].done) {
+        const { events, first } = numbering[written++];
+        for (let i = 0; i < events.length; i++) {
+          this.sink.write(events[i], first === undefined ? this.position : (this.position = first + i));
+        }
       }
+      if (written === 0) return;
+      numbering.splice(0, written);
       if (!this.sink.flush()) this.paused = true;
     } catch (error) {
-      this.failWith(error);
-      return false;
+      return this.failWith(error);
     }
-    return true;
+    if (!this.connection.listener.isRunning()) {
+      if (numbering.length === 0 && !this.busy && !this.inBatch) this.finish();
+    } else if (this.waitingForNumbering) {
+      this.waitingForNumbering = false;
+      this.schedule();
+    }
+  }
+
+  private numberingFailed(events: EncodedSseEvent[], error: unknown): void {
+    getEricLogger().error(
+      `Numbering ${events.length} SSE event(s) of listener ${this.connection.listener.id} failed; sent without new ids`,
+      error,
+    );
   }
 }
 

@@ -10,6 +10,8 @@ import {
   SseFrameCache,
   setEricLogger,
   DEFAULT_MAX_BATCH_BYTES,
+  InMemoryQueue,
+  MAX_BATCHES_BEING_NUMBERED,
   type HistoryReplay,
   type ListenerHistory,
   type MessageContract,
@@ -125,26 +127,64 @@ describe('ListenerPump with a history', () => {
     expect(sink.batches[0]).toBe(4); // the replay is one batch, ahead of the queue
   });
 
-  it('elsewhere: numbers a batch in one call and writes it once numbered; later messages wait their turn', async () => {
+  it('elsewhere: numbers each batch in one call, goes on taking meanwhile, and writes batches in order', async () => {
     const remote = new RemoteHistory();
     const { sink, pump, send } = await setup(remote);
     await send('a', 'b');
     pump.start();
     const first = await remote.nextRecord(0);
     expect(first.events.map((e) => e.event)).toEqual(['a', 'b']);
-    await send('c');
-    await nextTurn();
-    expect(sink.written).toEqual([]);
-    expect(remote.records).toHaveLength(1); // nothing else is taken while a batch is being numbered
-    first.answer.resolve(10);
+    await send('c'); // taken while the first batch is being numbered
     const second = await remote.nextRecord(1);
+    expect(second.events.map((e) => e.event)).toEqual(['c']);
+    second.answer.resolve(12);
+    await nextTurn();
+    expect(sink.written).toEqual([]); // not before the batch ahead of it
+    first.answer.resolve(10);
+    await sink.waitFor(3);
     expect(sink.written).toEqual([
       ['a', '10'],
       ['b', '11'],
+      ['c', '12'],
     ]);
-    second.answer.resolve(12);
-    await sink.waitFor(3);
-    expect(sink.written.at(-1)).toEqual(['c', '12']);
+    expect(sink.batches).toEqual([3]);
+  });
+
+  it(`elsewhere: stops taking while ${MAX_BATCHES_BEING_NUMBERED} batches are being numbered`, async () => {
+    const remote = new RemoteHistory();
+    const { sink, pump, send, connection } = await setup(remote);
+    pump.start();
+    for (let i = 0; i < MAX_BATCHES_BEING_NUMBERED; i++) {
+      await send(`m${i}`);
+      await remote.nextRecord(i);
+    }
+    await send('over');
+    await nextTurn();
+    await nextTurn();
+    expect(remote.records).toHaveLength(MAX_BATCHES_BEING_NUMBERED);
+    expect((connection.queue as InMemoryQueue).size).toBe(1); // left in the queue
+    remote.records[0].answer.resolve(1);
+    const next = await remote.nextRecord(MAX_BATCHES_BEING_NUMBERED);
+    expect(next.events.map((e) => e.event)).toEqual(['over']);
+    await sink.waitFor(1);
+    expect(sink.written).toEqual([['m0', '1']]);
+  });
+
+  it('elsewhere: a listener stopped while batches are being numbered ends the stream once they are written', async () => {
+    const remote = new RemoteHistory();
+    const ended = deferred<void>();
+    const { sink, pump, send, listener } = await setup(remote);
+    sink.end = () => ended.resolve();
+    await send('a');
+    pump.start();
+    const record = await remote.nextRecord(0);
+    listener.stop();
+    await nextTurn();
+    expect(pump.isStreaming).toBe(true);
+    record.answer.resolve(1);
+    await ended.promise;
+    expect(sink.written).toEqual([['a', '1']]);
+    expect(pump.isStreaming).toBe(false);
   });
 
   it('elsewhere: the replay goes first, even with messages queued, then the queue is numbered', async () => {

@@ -1,6 +1,10 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import {
+  connectRedisBackend,
+  EncodedSseEvent,
   ERIC_SSE_CHANNEL_REPOSITORY,
+  RedisSseHistory,
+  SSEChannel,
   MESSAGE_TYPE_HISTORY_GAP,
   type EricSseModuleOptions,
   type RedisChannelRepository,
@@ -188,7 +192,7 @@ describeWithRedis('resuming SSE streams on Redis', () => {
       id: '2',
     });
     expect(events[1]).toEqual({ event: 'e3', data: 'e3', id: '3' });
-    expect(await backend.client.pttl(historyKey)).toBeLessThanOrEqual(150);
+    expect(await backend.client.pttl(historyKey)).toBeLessThanOrEqual(300); // between max age and twice that
   });
 
   it('keeps at most maxEvents per listener in Redis, and removes ids and history with the listener or channel', async () => {
@@ -209,11 +213,67 @@ describeWithRedis('resuming SSE streams on Redis', () => {
     const [eventId, history] = keysOf(removed);
     expect(await backend.client.get(eventId)).toBe('5');
     expect((await backend.client.lrange(history, 0, -1)).map((entry) => entry.split(':')[0])).toEqual(['3', '4', '5']);
+    // Each frame is stored once, whichever listeners it went to (here both got e1..e5).
+    const frames = await backend.client.keys(`${backend.keys.framePrefix}*`);
+    expect(frames).toHaveLength(5);
+    expect((await backend.client.mget(...frames)).sort()).toEqual(
+      [1, 2, 3, 4, 5].map((n) => `event: e${n}\nretry: 5\ndata: e${n}\n\n`),
+    );
     await a.api.delete(`/channels/news/listeners/${removed}`).expect(204);
     expect(await backend.client.exists(...keysOf(removed))).toBe(0);
     expect(await backend.client.exists(...keysOf(kept))).toBe(2);
     await a.api.delete('/channels/news').expect(204);
     expect(await backend.client.exists(...keysOf(kept))).toBe(0);
+  });
+
+  it('numbers the listeners of several channels asking in one tick in one script, each on its own', async () => {
+    const backend = await connectRedisBackend({ redis: redis.url, keyPrefix: uniquePrefix() });
+    try {
+      const history = new RedisSseHistory(backend, { maxEvents: 2 });
+      const news = new SSEChannel({ channelId: 'news' });
+      const sport = new SSEChannel({ channelId: 'a:b' }); // escaped in keys
+      const of = async (channel: SSEChannel) =>
+        history.forListener(channel, channel.getConnection((await channel.addListener()).id));
+      const [n1, n2, s1] = [await of(news), await of(news), await of(sport)];
+      const shared = new EncodedSseEvent({ event: 'all', data: 1 });
+      const own = new EncodedSseEvent({ event: 'own', data: 2 });
+      const scripts = jest.spyOn(history as unknown as { run: (batch: unknown[]) => void }, 'run');
+      const firsts = await Promise.all([
+        n1.record([shared]),
+        s1.record([shared, own, own]),
+        n2.record([own]),
+        n1.record([own]),
+      ]);
+      expect(scripts).toHaveBeenCalledTimes(1);
+      expect(firsts).toEqual([1, 1, 1, 2]);
+      expect(await n1.replay(0)).toEqual({ events: [shared, own], firstId: 1, gap: false });
+      expect(await s1.replay(0)).toEqual({ events: [own, own], firstId: 2, gap: true }); // maxEvents 2
+      expect(await n2.replay(0)).toEqual({ events: [own], firstId: 1, gap: false });
+      expect(await backend.client.keys(`${backend.keys.framePrefix}*`)).toHaveLength(2);
+    } finally {
+      await backend.close();
+    }
+  });
+
+  it('ends a resuming stream (logged) when its history cannot be read', async () => {
+    const [a] = await instances(1);
+    const { backend } = a.app.get<RedisChannelRepository>(ERIC_SSE_CHANNEL_REPOSITORY);
+    const listener = await addListener(a.api, 'news');
+    const first = await SseTestClient.open(streamUrl(a.origin, 'fast path', 'news', listener));
+    clients.push(first);
+    await dispatchAll(a.api, 'news', listener, ['e1', 'e2']);
+    await first.waitForEvents(2);
+    const gone = stopped(a.container.get('news').getListener(listener));
+    first.close();
+    await gone;
+    await backend.client.del(...(await backend.client.keys(`${backend.keys.framePrefix}*`)));
+    const resumed = await SseTestClient.open(streamUrl(a.origin, 'fast path', 'news', listener), {
+      'Last-Event-ID': '0',
+    });
+    clients.push(resumed);
+    expect(resumed.status).toBe(200);
+    await resumed.ended;
+    expect(resumed.events).toEqual([]);
   });
 
   it('numbers the events of many local streams woken by one broadcast, each listener on its own', async () => {
