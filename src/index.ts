@@ -47,3 +47,6 @@ export * from './nest/transport/eric-socket-client.js';
 export * from './servers/channel-store.js';
 export * from './redis/index.js';
 export * from './core/payload-depth.js';
+export * from './core/limits.js';
+export * from './servers/idle-listener-reaper.js';
+export { DEFAULT_MAX_QUEUE_SIZE, type EricSseLimitsOptions, type ResolvedEricSseLimits } from './nest/resolve-limits.js';

@@ -1,13 +1,19 @@
 import { randomUUID } from 'node:crypto';
 import { Connection, InMemoryConnectionsFactory, type ConnectionsFactory } from './connection.js';
-import { InvalidListenerException, NoMessagesException } from './errors.js';
+import {
+  InvalidListenerException,
+  NoMessagesException,
+  QueueFullException,
+  TooManyListenersException,
+} from './errors.js';
+import { assertPayloadFits, resolveBound, type ChannelLimits } from './limits.js';
 import { MessageQueueListener } from './listener.js';
 import { Message, type MessageContract } from './message.js';
 import { popAny, popOrUndefined } from './queue.js';
 import { RESOLVED } from './resolved.js';
 import { assertNonEmptyString, assertNonNegativeNumber } from './validate.js';
 
-export interface ChannelOptions {
+export interface ChannelOptions extends ChannelLimits {
   /** Minimum spacing between two deliveries of one stream, in seconds (a rate limit). Default 0. */
   streamDelaySeconds?: number;
   /** Default: a fresh UUID. */
@@ -31,12 +37,18 @@ export abstract class AbstractChannel<Adapted = unknown> {
   readonly id: string;
   readonly streamDelaySeconds: number;
   readonly connectionsFactory: ConnectionsFactory;
+  /** Most listeners the channel holds (`TooManyListenersException` past it); `Infinity`: no bound. */
+  readonly maxListeners: number;
+  /** Largest payload dispatch and broadcast take, JSON-encoded (`MessageTooLargeException`); `Infinity`: no bound. */
+  readonly maxPayloadBytes: number;
   private readonly connections = new Map<string, Connection>();
 
   constructor(options: ChannelOptions = {}) {
     this.streamDelaySeconds = assertNonNegativeNumber(options.streamDelaySeconds ?? 0, 'streamDelaySeconds');
     this.id = options.channelId === undefined ? randomUUID() : assertNonEmptyString(options.channelId, 'channelId');
     this.connectionsFactory = options.connectionsFactory ?? new InMemoryConnectionsFactory();
+    this.maxListeners = resolveBound(options.maxListeners, 'maxListeners');
+    this.maxPayloadBytes = resolveBound(options.maxPayloadBytes, 'maxPayloadBytes');
   }
 
   /** Shapes a delivered message into what streams yield. */
@@ -59,8 +71,24 @@ export abstract class AbstractChannel<Adapted = unknown> {
     await this.registerConnection(this.connectionsFactory.create(listener, this.id));
   }
 
-  /** Rejects a listener id already registered: replacing its connection would drop its queued messages. */
+  /**
+   * Rejects a listener id already registered (replacing its connection would drop its queued messages),
+   * and a listener past `maxListeners` with `TooManyListenersException`.
+   */
   async registerConnection(connection: Connection): Promise<void> {
+    if (this.connections.size >= this.maxListeners && !this.connections.has(connection.listener.id)) {
+      throw new TooManyListenersException(
+        `Cannot add a listener to channel ${this.id}: it holds ${this.connections.size}, the maximum (maxListeners)`,
+      );
+    }
+    this.attachConnection(connection);
+  }
+
+  /**
+   * `registerConnection` without the `maxListeners` check, for a channel that keeps its listeners (and
+   * counts them) elsewhere: Redis channels attach here the listeners Redis accepted.
+   */
+  protected attachConnection(connection: Connection): void {
     const listenerId = connection.listener.id;
     if (this.connections.has(listenerId)) {
       throw new InvalidListenerException(`Listener ${listenerId} is already registered in channel ${this.id}`);
@@ -114,23 +142,58 @@ export abstract class AbstractChannel<Adapted = unknown> {
     return Promise.resolve([...this.connections.keys()]);
   }
 
-  /** Queues a message for one listener. */
+  /**
+   * Queues a message for one listener. A payload over `maxPayloadBytes` is a `MessageTooLargeException`;
+   * a full queue that refuses it (overflow `reject`) a `QueueFullException` naming the listener.
+   */
   dispatch(listenerId: string, msg: MessageContract): Promise<void> {
     const connection = this.connections.get(listenerId);
     if (connection === undefined) {
       return Promise.reject(new InvalidListenerException(`No listener with id ${listenerId} in channel ${this.id}`));
     }
+    try {
+      assertPayloadFits(msg, this.maxPayloadBytes, `channel ${this.id}`);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    if (connection.queue.refusesPush?.() === true) return Promise.reject(this.queuesFull([listenerId]));
     return connection.queue.push(msg);
   }
 
-  /** Queues a message for every listener. */
+  /**
+   * Queues a message for every listener, or for none: when a queue refuses it (full, overflow `reject`),
+   * nothing is queued and the `QueueFullException` names every such listener. A payload over
+   * `maxPayloadBytes` is a `MessageTooLargeException`.
+   */
   broadcast(msg: MessageContract): Promise<void> {
+    let full: string[] | undefined;
+    try {
+      assertPayloadFits(msg, this.maxPayloadBytes, `channel ${this.id}`);
+      for (const { listener, queue } of this.connections.values()) {
+        if (queue.refusesPush !== undefined && queue.refusesPush()) (full ??= []).push(listener.id);
+      }
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    if (full !== undefined) return Promise.reject(this.queuesFull(full));
     let pending: Promise<void>[] | undefined;
     for (const connection of this.connections.values()) {
       const pushed = connection.queue.push(msg);
       if (pushed !== RESOLVED) (pending ??= []).push(pushed);
     }
     return pending === undefined ? RESOLVED : Promise.all(pending).then(() => undefined);
+  }
+
+  /** The error a dispatch or broadcast refused by full queues rejects with. */
+  protected queuesFull(listenerIds: string[]): QueueFullException {
+    const shown = listenerIds.slice(0, 10).join(', ');
+    const more = listenerIds.length > 10 ? ` and ${listenerIds.length - 10} more` : '';
+    const whose =
+      listenerIds.length === 1 ? `queue of listener ${shown} is` : `queues of listeners ${shown}${more} are`;
+    return new QueueFullException(
+      `The ${whose} full in channel ${this.id} (overflow 'reject'): nothing was queued`,
+      listenerIds,
+    );
   }
 
   /** `broadcast`, resolving with how many listeners the message was queued for. */

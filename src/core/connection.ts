@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { resolveQueueLimits, type QueueLimits, type ResolvedQueueLimits } from './limits.js';
 import { MessageQueueListener } from './listener.js';
 import { InMemoryQueue, type Queue } from './queue.js';
 
@@ -24,8 +25,19 @@ export interface ConnectionsFactory {
   create(listener?: MessageQueueListener, channelId?: string): Connection;
 }
 
+/** Gives each listener an `InMemoryQueue`, bounded by `limits` when given (unbounded by default). */
 export class InMemoryConnectionsFactory implements ConnectionsFactory {
-  create(listener: MessageQueueListener = new MessageQueueListener(), _channelId?: string): Connection {
-    return new Connection(listener, new InMemoryQueue());
+  readonly limits: ResolvedQueueLimits;
+
+  /** @throws InvalidConfigurationException for a bad limit. */
+  constructor(limits?: QueueLimits) {
+    this.limits = resolveQueueLimits(limits);
+  }
+
+  create(listener: MessageQueueListener = new MessageQueueListener(), channelId?: string): Connection {
+    const { maxSize, overflow } = this.limits;
+    if (maxSize === Infinity) return new Connection(listener, new InMemoryQueue());
+    const label = `listener ${listener.id}${channelId === undefined ? '' : ` of channel ${channelId}`}`;
+    return new Connection(listener, new InMemoryQueue([], { maxSize, overflow, label }));
   }
 }

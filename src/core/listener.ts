@@ -6,17 +6,31 @@ export class MessageQueueListener {
   readonly id: string;
   private running = false;
   private stopCallbacks: Set<() => void> | undefined;
+  private activityCallbacks: Set<(running: boolean) => void> | undefined;
+  private idleSinceMs: number | undefined = Date.now();
 
   constructor(id?: string) {
     this.id = id ?? randomUUID();
   }
 
+  /**
+   * When the listener was made or last stopped (`Date.now()`), undefined while it runs: streams start
+   * their listener and stop it when they end, so this is how long nobody has streamed it (idle reaping).
+   */
+  get idleSince(): number | undefined {
+    return this.idleSinceMs;
+  }
+
   start(): void {
     this.running = true;
+    this.idleSinceMs = undefined;
+    if (this.activityCallbacks !== undefined) for (const callback of this.activityCallbacks) callback(true);
   }
 
   stop(): void {
     this.running = false;
+    this.idleSinceMs = Date.now();
+    if (this.activityCallbacks !== undefined) for (const callback of this.activityCallbacks) callback(false);
     const callbacks = this.stopCallbacks;
     if (callbacks === undefined) return;
     this.stopCallbacks = undefined;
@@ -37,5 +51,14 @@ export class MessageQueueListener {
   onStop(callback: () => void): () => void {
     (this.stopCallbacks ??= new Set()).add(callback);
     return () => this.stopCallbacks?.delete(callback);
+  }
+
+  /**
+   * Calls `callback(true)` each time the listener starts and `callback(false)` each time it stops, until
+   * the returned function is called. A backend shared by processes (Redis) records stream activity with it.
+   */
+  observeActivity(callback: (running: boolean) => void): () => void {
+    (this.activityCallbacks ??= new Set()).add(callback);
+    return () => this.activityCallbacks?.delete(callback);
   }
 }

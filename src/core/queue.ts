@@ -1,4 +1,6 @@
-import { NoMessagesException } from './errors.js';
+import { NoMessagesException, QueueFullException } from './errors.js';
+import { resolveQueueLimits, type QueueLimits, type QueueOverflowPolicy } from './limits.js';
+import { getEricLogger } from './logger.js';
 import type { MessageContract } from './message.js';
 import { RESOLVED } from './resolved.js';
 
@@ -19,20 +21,51 @@ export interface Queue {
    * more there, which `pop` takes and `onReady` announces.
    */
   popNow?(): MessageContract | undefined;
+  /**
+   * Optional: true when a push now would be refused with `QueueFullException` (a bounded queue at its
+   * maximum, overflow `reject`). Channels ask every queue before a broadcast queues anything.
+   */
+  refusesPush?(): boolean;
+}
+
+export interface InMemoryQueueOptions extends QueueLimits {
+  /** Whose queue it is, for errors and debug logs: `listener <id> of channel <id>`. Default `a listener`. */
+  label?: string;
 }
 
 const NOOP = (): void => {};
 
-/** The default queue: an in-process FIFO with O(1) push and pop. */
+/**
+ * The default queue: an in-process FIFO with O(1) push and pop. Unbounded unless given `maxSize`; a full
+ * queue then drops its oldest message (`overflow: 'drop-oldest'`, the default, counted in `dropped`) or
+ * refuses the new one (`'reject'`: `push` rejects with `QueueFullException`).
+ */
 export class InMemoryQueue implements Queue {
+  /** Most messages held; `Infinity` when unbounded. */
+  readonly maxSize: number;
+  readonly overflow: QueueOverflowPolicy;
+  /** How many messages `drop-oldest` discarded. */
+  dropped = 0;
+  private readonly label: string;
   private items: MessageContract[] = [];
   private head = 0;
   // One waiter is the normal case (one stream per listener): a field, not a Set, keeps a wait cheap.
   private readyCallback: (() => void) | undefined;
   private moreReadyCallbacks: Set<() => void> | undefined;
 
-  constructor(messages: Iterable<MessageContract> = []) {
-    for (const msg of messages) this.items.push(msg);
+  /** `messages` are queued in order, as pushes are: past `maxSize`, the policy applies to them too. */
+  constructor(messages: Iterable<MessageContract> = [], options: InMemoryQueueOptions = {}) {
+    const { maxSize, overflow } = resolveQueueLimits(options);
+    this.maxSize = maxSize;
+    this.overflow = overflow;
+    this.label = options.label ?? 'a listener';
+    for (const msg of messages) {
+      if (this.size >= maxSize) {
+        if (overflow === 'reject') throw this.full();
+        this.dropOldest();
+      }
+      this.items.push(msg);
+    }
   }
 
   get size(): number {
@@ -40,6 +73,10 @@ export class InMemoryQueue implements Queue {
   }
 
   push(msg: MessageContract): Promise<void> {
+    if (this.items.length - this.head >= this.maxSize) {
+      if (this.overflow === 'reject') return Promise.reject(this.full());
+      this.dropOldest();
+    }
     this.items.push(msg);
     const callback = this.readyCallback;
     if (callback !== undefined) {
@@ -71,6 +108,22 @@ export class InMemoryQueue implements Queue {
       this.head = 0;
     }
     return msg;
+  }
+
+  refusesPush(): boolean {
+    return this.overflow === 'reject' && this.items.length - this.head >= this.maxSize;
+  }
+
+  private dropOldest(): void {
+    const dropped = this.popNow() as MessageContract;
+    this.dropped++;
+    getEricLogger().debug(
+      `Queue of ${this.label} is full (maxSize ${this.maxSize}): dropped its oldest message '${dropped.type}' (${this.dropped} dropped so far)`,
+    );
+  }
+
+  private full(): QueueFullException {
+    return new QueueFullException(`Queue of ${this.label} is full (maxSize ${this.maxSize}, overflow 'reject')`);
   }
 
   /** The pending messages, oldest first, without removing them. */

@@ -14,6 +14,7 @@ import { RedisBackend } from '../redis/redis-backend.js';
 import { RedisSSEChannel, RedisSimpleDistributedApplicationChannel } from '../redis/redis-channels.js';
 import { RedisSseHistory } from '../redis/redis-sse-history.js';
 import type { ChannelStore } from '../servers/channel-store.js';
+import type { IdleListenerStore } from '../servers/idle-listener-reaper.js';
 import { InMemorySseHistory } from '../sse/in-memory-sse-history.js';
 import type { SseHistory } from '../sse/sse-history.js';
 import type { ResolvedEricSseOptions } from './eric-sse-module-options.js';
@@ -37,6 +38,8 @@ export interface EricSseBackend {
   channelStore: ChannelStore | undefined;
   /** Where listeners' SSE event ids and replay histories are kept (in this process, or in Redis). */
   history: SseHistory;
+  /** Where processes share when listeners were last streamed (Redis); undefined in memory. */
+  idleListenerStore: IdleListenerStore | undefined;
   /** Makes a channel of this backend, not registered anywhere yet. */
   createChannel(kind: EricSseChannelKind, settings?: EricSseChannelSettings): AbstractChannel;
   /** Releases what the backend holds (Redis connections). */
@@ -58,14 +61,28 @@ export async function createEricSseBackend(options: ResolvedEricSseOptions): Pro
 }
 
 function inMemoryBackend(options: ResolvedEricSseOptions): EricSseBackend {
-  const connectionsFactory = options.connectionsFactory ?? new InMemoryConnectionsFactory();
+  const { maxQueueSize, queueOverflow, maxListenersPerChannel, maxPayloadBytes } = options.limits;
+  const connectionsFactory =
+    options.connectionsFactory ??
+    new InMemoryConnectionsFactory({ maxSize: noneAsZero(maxQueueSize), overflow: queueOverflow });
+  const channelLimits = {
+    maxListeners: noneAsZero(maxListenersPerChannel),
+    maxPayloadBytes: noneAsZero(maxPayloadBytes),
+  };
   return {
     connectionsFactory,
     channelRepository: createChannelRepository(options.storage ?? new InMemoryStorage(), connectionsFactory),
     channelStore: undefined,
     history: new InMemorySseHistory(options.history),
+    idleListenerStore: undefined,
     createChannel(kind, { id, streamDelaySeconds, retryTimeoutMilliseconds } = {}) {
-      const settings = { channelId: id, streamDelaySeconds, retryTimeoutMilliseconds, connectionsFactory };
+      const settings = {
+        channelId: id,
+        streamDelaySeconds,
+        retryTimeoutMilliseconds,
+        connectionsFactory,
+        ...channelLimits,
+      };
       return kind === 'sse' ? new SSEChannel(settings) : new SimpleDistributedApplicationChannel(settings);
     },
     close: async () => {},
@@ -79,6 +96,7 @@ function redisBackend(redis: RedisBackend, options: ResolvedEricSseOptions): Eri
     channelRepository: repository,
     channelStore: repository,
     history: new RedisSseHistory(redis, options.history),
+    idleListenerStore: undefined,
     createChannel(kind, { id, streamDelaySeconds, retryTimeoutMilliseconds } = {}) {
       return repository.create({
         kind: kind === 'sse' ? RedisSSEChannel.kind : RedisSimpleDistributedApplicationChannel.kind,
@@ -89,6 +107,11 @@ function redisBackend(redis: RedisBackend, options: ResolvedEricSseOptions): Eri
     },
     close: () => redis.close(),
   };
+}
+
+/** A resolved bound (`Infinity`: none) as the options of the core classes take it (0: none). */
+function noneAsZero(bound: number): number {
+  return bound === Infinity ? 0 : bound;
 }
 
 /** The repositories share one storage, each under its own key prefix so they never see each other's records. */

@@ -12,7 +12,9 @@ export async function createChannelContainer(
   options: ResolvedEricSseOptions,
   backend: EricSseBackend,
 ): Promise<ChannelContainer> {
-  const container = new ChannelContainer(backend.channelStore);
+  const container = new ChannelContainer(backend.channelStore, {
+    maxChannels: options.limits.maxChannels === Infinity ? 0 : options.limits.maxChannels,
+  });
   for (const { id, streamDelaySeconds, retryTimeoutMilliseconds } of options.channels) {
     await openChannel(container, backend, 'sse', { id, streamDelaySeconds, retryTimeoutMilliseconds });
   }

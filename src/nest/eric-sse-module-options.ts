@@ -3,6 +3,7 @@ import type { RedisOptions } from 'ioredis';
 import type { ConnectionsFactory } from '../core/connection.js';
 import type { KvStorage } from '../persistence/kv-storage.js';
 import type { ResolvedSseHistoryOptions, SseHistoryOptions } from '../sse/sse-history.js';
+import type { EricSseLimitsOptions, ResolvedEricSseLimits } from './resolve-limits.js';
 
 /** A channel the module creates at start, as an `SSEChannel` registered in the `ChannelContainer`. */
 export interface EricSseChannelOptions {
@@ -48,6 +49,11 @@ export interface EricSseModuleOptions {
   history?: SseHistoryOptions;
   /** Spacing of the keep-alive comments written to idle SSE streams, in milliseconds; 0 sends none. Default 15000. */
   keepAliveMilliseconds?: number;
+  /**
+   * Bounds on queues, listeners, channels and payloads, and removal of listeners nobody streams. Default:
+   * queues of at most 10,000 messages dropping their oldest when full; everything else unbounded, nothing removed.
+   */
+  limits?: EricSseLimitsOptions;
   /** REST endpoints; off unless given. */
   rest?: false | EricSseRestOptions;
   /** Registers the module globally. Default true. */
@@ -92,6 +98,7 @@ export interface ResolvedEricSseOptions {
   redis: { connection: string | RedisOptions; keyPrefix: string } | undefined;
   history: ResolvedSseHistoryOptions;
   keepAliveMilliseconds: number;
+  limits: ResolvedEricSseLimits;
   rest: false | ResolvedEricSseRestOptions;
   global: boolean;
 }

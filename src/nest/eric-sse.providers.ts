@@ -7,6 +7,8 @@ import { createEricSseBackend, type EricSseBackend } from './create-backend.js';
 import type { ResolvedEricSseOptions } from './eric-sse-module-options.js';
 import { EricSseLifecycle } from './eric-sse-lifecycle.js';
 import { EricSseMessenger } from './eric-sse-messenger.js';
+import { EricSseIdleReaping, IDLE_LISTENER_REAPER_PROVIDER } from './idle-reaping.js';
+import { IdleListenerReaper } from '../servers/idle-listener-reaper.js';
 import { OnMessageListeners } from './on-message/on-message-listeners.js';
 import { OnMessageMetadataAccessor } from './on-message/on-message-metadata.accessor.js';
 import { OnMessageExplorer } from './on-message/on-message.explorer.js';
@@ -51,6 +53,8 @@ export const ERIC_SSE_PROVIDERS: Provider[] = [
   EricSseStreams,
   EricSseLifecycle,
   EricSocketTransportBinder,
+  IDLE_LISTENER_REAPER_PROVIDER,
+  EricSseIdleReaping,
 ];
 
 export const ERIC_SSE_EXPORTS = [
@@ -60,4 +64,5 @@ export const ERIC_SSE_EXPORTS = [
   ChannelContainer,
   EricSseMessenger,
   EricSseStreams,
+  IdleListenerReaper,
 ];

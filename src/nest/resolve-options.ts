@@ -4,6 +4,7 @@ import { DEFAULT_KEY_PREFIX, resolveRedisConnection } from '../redis/redis-backe
 import { resolveSseHistoryOptions, type ResolvedSseHistoryOptions } from '../sse/sse-history.js';
 import { DEFAULT_KEEP_ALIVE_MILLISECONDS } from '../sse/sse-response.js';
 import { DEFAULT_ON_MESSAGE_CHANNEL, DEFAULT_REST_BODY_LIMIT, DEFAULT_REST_PATH } from './constants.js';
+import { resolveLimits } from './resolve-limits.js';
 import type {
   ResolvedEricSseChannelOptions,
   ResolvedEricSseOptions,
@@ -26,6 +27,7 @@ const OPTION_KEYS = [
   'keyPrefix',
   'history',
   'keepAliveMilliseconds',
+  'limits',
   'rest',
   'global',
 ];
@@ -63,9 +65,14 @@ export function resolveEricSseOptions(
       }
     }
   }
+  const channels = resolveChannels(options.channels);
+  const onMessageChannel = assertNonEmptyString(
+    options.onMessageChannel ?? DEFAULT_ON_MESSAGE_CHANNEL,
+    'onMessageChannel',
+  );
   return {
-    channels: resolveChannels(options.channels),
-    onMessageChannel: assertNonEmptyString(options.onMessageChannel ?? DEFAULT_ON_MESSAGE_CHANNEL, 'onMessageChannel'),
+    channels,
+    onMessageChannel,
     connectionsFactory: resolveConnectionsFactory(options.connectionsFactory),
     storage: resolveStorage(options.storage),
     redis: resolveRedis(options),
@@ -74,6 +81,10 @@ export function resolveEricSseOptions(
       options.keepAliveMilliseconds ?? DEFAULT_KEEP_ALIVE_MILLISECONDS,
       'keepAliveMilliseconds',
     ),
+    limits: resolveLimits(options.limits, {
+      channelCount: channels.length + (channels.some(({ id }) => id === onMessageChannel) ? 0 : 1),
+      customConnectionsFactory: options.connectionsFactory !== undefined,
+    }),
     ...structure,
   };
 }

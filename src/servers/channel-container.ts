@@ -1,6 +1,15 @@
 import type { AbstractChannel } from '../core/channel.js';
-import { InvalidChannelException } from '../core/errors.js';
+import { InvalidChannelException, TooManyChannelsException } from '../core/errors.js';
+import { resolveBound } from '../core/limits.js';
 import type { ChannelStore } from './channel-store.js';
+
+export interface ChannelContainerLimits {
+  /**
+   * Most channels the container holds (`TooManyChannelsException` past it); 0 or absent: no bound. With a
+   * store, the store counts every process's channels and enforces its own bound: this one is not used.
+   */
+  maxChannels?: number;
+}
 
 /**
  * Holds the channels of an application by id.
@@ -11,26 +20,39 @@ import type { ChannelStore } from './channel-store.js';
  * Without a store they act on this process's channels alone.
  */
 export class ChannelContainer {
+  /** Most channels held without a store; `Infinity`: no bound. */
+  readonly maxChannels: number;
   private readonly channels = new Map<string, AbstractChannel>();
 
-  constructor(readonly store?: ChannelStore) {
+  constructor(
+    readonly store?: ChannelStore,
+    limits: ChannelContainerLimits = {},
+  ) {
+    this.maxChannels = store === undefined ? resolveBound(limits.maxChannels, 'maxChannels') : Infinity;
     // A channel removed by any process is forgotten here, so that it is not served from this process.
     store?.onRemoved((channelId) => this.channels.delete(channelId));
   }
 
-  /** Rejects a second channel with an id already held. */
+  /** Rejects a second channel with an id already held, and one past `maxChannels`. */
   register(channel: AbstractChannel): void {
     if (this.channels.has(channel.id)) {
       throw new InvalidChannelException(`Channel ${channel.id} is already registered`);
     }
+    this.assertRoomFor(1);
     this.channels.set(channel.id, channel);
   }
 
-  /** Registers each channel whose id is not held yet; skips the others. */
+  /**
+   * Registers each channel whose id is not held yet; skips the others. Past `maxChannels`, registers
+   * none of them (`TooManyChannelsException`).
+   */
   registerIterable(channels: Iterable<AbstractChannel>): void {
+    const added = new Map<string, AbstractChannel>();
     for (const channel of channels) {
-      if (!this.channels.has(channel.id)) this.channels.set(channel.id, channel);
+      if (!this.channels.has(channel.id) && !added.has(channel.id)) added.set(channel.id, channel);
     }
+    this.assertRoomFor(added.size);
+    for (const [id, channel] of added) this.channels.set(id, channel);
   }
 
   get(channelId: string): AbstractChannel {
@@ -57,6 +79,7 @@ export class ChannelContainer {
     if (this.channels.has(channel.id)) {
       throw new InvalidChannelException(`Channel ${channel.id} is already registered`);
     }
+    this.assertRoomFor(1);
     if (this.store !== undefined) await this.store.add(channel);
     this.registerIterable([channel]);
   }
@@ -84,6 +107,14 @@ export class ChannelContainer {
     const stored = this.store === undefined ? false : await this.store.remove(channelId);
     const held = this.channels.delete(channelId);
     if (!held && !stored) throw new InvalidChannelException(`No channel with id ${channelId}`);
+  }
+
+  private assertRoomFor(count: number): void {
+    if (count > 0 && this.channels.size + count > this.maxChannels) {
+      throw new TooManyChannelsException(
+        `Cannot add a channel: ${this.channels.size} channels exist, the maximum (maxChannels)`,
+      );
+    }
   }
 
   private async load(store: ChannelStore, channelId: string): Promise<AbstractChannel> {

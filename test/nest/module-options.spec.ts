@@ -52,6 +52,14 @@ describe('EricSseModule.forRoot defaults', () => {
       storage: undefined,
       history: { maxEvents: 1000, maxAgeMilliseconds: 300_000 },
       keepAliveMilliseconds: 15_000,
+      limits: {
+        maxQueueSize: 10_000,
+        queueOverflow: 'drop-oldest',
+        maxListenersPerChannel: Infinity,
+        maxChannels: Infinity,
+        maxPayloadBytes: Infinity,
+        idleListenerTimeoutMilliseconds: 0,
+      },
       rest: false,
       global: true,
     });

@@ -5,7 +5,11 @@ import {
   InvalidConfigurationException,
   InvalidListenerException,
   InvalidMessageFormat,
+  LimitExceededException,
+  MessageTooLargeException,
   RepositoryError,
+  TooManyChannelsException,
+  TooManyListenersException,
 } from '../../core/errors.js';
 
 /** The JSON body of every error the REST endpoints answer. */
@@ -23,6 +27,9 @@ export function restErrorBody(exception: unknown): RestErrorBody {
   }
   if (exception instanceof InvalidMessageFormat || exception instanceof InvalidConfigurationException) {
     return { statusCode: HttpStatus.BAD_REQUEST, error: exception.name, message: exception.message };
+  }
+  if (exception instanceof LimitExceededException) {
+    return { statusCode: limitStatus(exception), error: exception.name, message: exception.message };
   }
   // The backend (Redis) cannot be reached, or refused: the request may succeed later.
   if (exception instanceof RepositoryError) {
@@ -71,6 +78,18 @@ export class RestExceptionFilter implements ExceptionFilter {
     res.setHeader('Content-Type', 'application/json; charset=utf-8');
     res.end(JSON.stringify(body));
   }
+}
+
+/**
+ * 413 for a payload over `maxPayloadBytes`; 409 for a channel or listener count at its maximum (the request
+ * can only succeed once one is removed); 429 for a full queue (it can succeed once the listener reads).
+ */
+function limitStatus(exception: LimitExceededException): number {
+  if (exception instanceof MessageTooLargeException) return HttpStatus.PAYLOAD_TOO_LARGE;
+  if (exception instanceof TooManyChannelsException || exception instanceof TooManyListenersException) {
+    return HttpStatus.CONFLICT;
+  }
+  return HttpStatus.TOO_MANY_REQUESTS; // QueueFullException
 }
 
 function reasonPhrase(statusCode: number): string {

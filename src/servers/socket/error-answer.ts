@@ -5,8 +5,13 @@ import {
   InvalidListenerException,
   InvalidMessageFormat,
   ItemNotFound,
+  LimitExceededException,
+  MessageTooLargeException,
   NoMessagesException,
+  QueueFullException,
   RepositoryError,
+  TooManyChannelsException,
+  TooManyListenersException,
 } from '../../core/errors.js';
 import { parsePythonStringLiteral, pythonStringRepr } from './python-repr.js';
 
@@ -44,6 +49,11 @@ const KNOWN_ERRORS: Record<string, new (message?: string) => EricSseException> =
   RepositoryError,
   ItemNotFound,
   InvalidConfigurationException,
+  LimitExceededException,
+  QueueFullException,
+  TooManyListenersException,
+  TooManyChannelsException,
+  MessageTooLargeException,
 };
 
 /**
