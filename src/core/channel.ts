@@ -78,7 +78,7 @@ export abstract class AbstractChannel<Adapted = unknown> {
   async registerConnection(connection: Connection): Promise<void> {
     if (this.connections.size >= this.maxListeners && !this.connections.has(connection.listener.id)) {
       throw new TooManyListenersException(
-        `Cannot add a listener to channel ${this.id}: it holds ${this.connections.size}, the maximum (maxListeners)`,
+        `Cannot add a listener to channel ${this.id}: maxListeners (${this.maxListeners}) reached`,
       );
     }
     this.attachConnection(connection);

@@ -111,9 +111,7 @@ export class ChannelContainer {
 
   private assertRoomFor(count: number): void {
     if (count > 0 && this.channels.size + count > this.maxChannels) {
-      throw new TooManyChannelsException(
-        `Cannot add a channel: ${this.channels.size} channels exist, the maximum (maxChannels)`,
-      );
+      throw new TooManyChannelsException(`Cannot add a channel: maxChannels (${this.maxChannels}) reached`);
     }
   }
 

@@ -33,7 +33,7 @@ describe('maxListeners', () => {
     const b = await channel.addListener();
     await expect(channel.addListener()).rejects.toThrow(TooManyListenersException);
     await expect(channel.addListener()).rejects.toThrow(
-      'Cannot add a listener to channel room: it holds 2, the maximum (maxListeners)',
+      'Cannot add a listener to channel room: maxListeners (2) reached',
     );
     await expect(channel.registerListener(new MessageQueueListener('c'))).rejects.toThrow(TooManyListenersException);
     expect(await channel.listListenerIds()).toEqual([a.id, b.id]);
@@ -115,7 +115,7 @@ describe('ChannelContainer maxChannels', () => {
     await container.add(new SSEChannel({ channelId: 'b' }));
     expect(() => container.register(new SSEChannel({ channelId: 'c' }))).toThrow(TooManyChannelsException);
     await expect(container.add(new SSEChannel({ channelId: 'c' }))).rejects.toThrow(
-      'Cannot add a channel: 2 channels exist, the maximum (maxChannels)',
+      'Cannot add a channel: maxChannels (2) reached',
     );
     expect(container.getAllIds()).toEqual(['a', 'b']);
     // A taken id is still an InvalidChannelException.
