@@ -1,0 +1,42 @@
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import ts from 'typescript';
+
+const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
+
+/**
+ * Compiles `source` (relative to the project) and what it imports with the project's compiler options
+ * into a fresh dir under `.build/` (inside the project, so that the compiled files find `node_modules`).
+ * Returns the compiled entry and a function that removes the dir.
+ */
+export async function compileEntry(source: string): Promise<{ entry: string; remove: () => Promise<void> }> {
+  await mkdir(join(ROOT, '.build'), { recursive: true });
+  const outDir = await mkdtemp(join(ROOT, '.build', 'limits-e2e-'));
+  const path = join(ROOT, source);
+  const config = ts.getParsedCommandLineOfConfigFile(
+    join(ROOT, 'tsconfig.json'),
+    { outDir, rootDir: ROOT, noEmit: false, declaration: false, sourceMap: false },
+    { ...ts.sys, onUnRecoverableConfigFileDiagnostic: (diagnostic) => fail([diagnostic]) },
+  );
+  if (config === undefined) throw new Error('tsconfig.json could not be read');
+  const program = ts.createProgram([path], config.options);
+  const result = program.emit();
+  const errors = [...ts.getPreEmitDiagnostics(program), ...result.diagnostics].filter(
+    (diagnostic) => diagnostic.category === ts.DiagnosticCategory.Error,
+  );
+  if (errors.length > 0 || result.emitSkipped) fail(errors);
+  const entry = join(outDir, relative(ROOT, path)).replace(/\.ts$/, '.js');
+  return { entry, remove: () => rm(outDir, { recursive: true, force: true }) };
+}
+
+function fail(diagnostics: readonly ts.Diagnostic[]): never {
+  throw new Error(
+    ts.formatDiagnostics(diagnostics, {
+      ...ts.sys,
+      getCanonicalFileName: (f) => f,
+      getNewLine: () => '\n',
+      getCurrentDirectory: () => ROOT,
+    }),
+  );
+}
