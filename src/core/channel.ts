@@ -1,15 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { Connection, InMemoryConnectionsFactory, type ConnectionsFactory } from './connection.js';
-import {
-  InvalidListenerException,
-  NoMessagesException,
-  QueueFullException,
-  TooManyListenersException,
-} from './errors.js';
+import { InvalidListenerException, NoMessagesException, TooManyListenersException } from './errors.js';
 import { assertPayloadFits, resolveBound, type ChannelLimits } from './limits.js';
 import { MessageQueueListener } from './listener.js';
 import { Message, type MessageContract } from './message.js';
 import { popAny, popOrUndefined } from './queue.js';
+import { queuesFullException } from './queue-full.js';
 import { RESOLVED } from './resolved.js';
 import { assertNonEmptyString, assertNonNegativeNumber } from './validate.js';
 
@@ -156,7 +152,7 @@ export abstract class AbstractChannel<Adapted = unknown> {
     } catch (error) {
       return Promise.reject(error);
     }
-    if (connection.queue.refusesPush?.() === true) return Promise.reject(this.queuesFull([listenerId]));
+    if (connection.queue.refusesPush?.() === true) return Promise.reject(queuesFullException(this.id, [listenerId]));
     return connection.queue.push(msg);
   }
 
@@ -175,25 +171,13 @@ export abstract class AbstractChannel<Adapted = unknown> {
     } catch (error) {
       return Promise.reject(error);
     }
-    if (full !== undefined) return Promise.reject(this.queuesFull(full));
+    if (full !== undefined) return Promise.reject(queuesFullException(this.id, full));
     let pending: Promise<void>[] | undefined;
     for (const connection of this.connections.values()) {
       const pushed = connection.queue.push(msg);
       if (pushed !== RESOLVED) (pending ??= []).push(pushed);
     }
     return pending === undefined ? RESOLVED : Promise.all(pending).then(() => undefined);
-  }
-
-  /** The error a dispatch or broadcast refused by full queues rejects with. */
-  protected queuesFull(listenerIds: string[]): QueueFullException {
-    const shown = listenerIds.slice(0, 10).join(', ');
-    const more = listenerIds.length > 10 ? ` and ${listenerIds.length - 10} more` : '';
-    const whose =
-      listenerIds.length === 1 ? `queue of listener ${shown} is` : `queues of listeners ${shown}${more} are`;
-    return new QueueFullException(
-      `The ${whose} full in channel ${this.id} (overflow 'reject'): nothing was queued`,
-      listenerIds,
-    );
   }
 
   /** `broadcast`, resolving with how many listeners the message was queued for. */

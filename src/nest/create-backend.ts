@@ -52,10 +52,20 @@ export interface EricSseBackend {
  */
 export async function createEricSseBackend(options: ResolvedEricSseOptions): Promise<EricSseBackend> {
   if (options.redis !== undefined) {
-    return redisBackend(
-      await RedisBackend.connect({ redis: options.redis.connection, keyPrefix: options.redis.keyPrefix }),
-      options,
-    );
+    const { maxQueueSize, queueOverflow, maxListenersPerChannel, maxChannels, maxPayloadBytes } = options.limits;
+    const backend = await RedisBackend.connect({
+      redis: options.redis.connection,
+      keyPrefix: options.redis.keyPrefix,
+      limits: {
+        maxQueueSize: noneAsZero(maxQueueSize),
+        queueOverflow,
+        maxListenersPerChannel: noneAsZero(maxListenersPerChannel),
+        maxChannels: noneAsZero(maxChannels),
+        maxPayloadBytes: noneAsZero(maxPayloadBytes),
+      },
+      trackIdleListeners: options.limits.idleListenerTimeoutMilliseconds > 0,
+    });
+    return redisBackend(backend, options);
   }
   return inMemoryBackend(options);
 }
@@ -96,7 +106,7 @@ function redisBackend(redis: RedisBackend, options: ResolvedEricSseOptions): Eri
     channelRepository: repository,
     channelStore: repository,
     history: new RedisSseHistory(redis, options.history),
-    idleListenerStore: undefined,
+    idleListenerStore: redis.idleListeners,
     createChannel(kind, { id, streamDelaySeconds, retryTimeoutMilliseconds } = {}) {
       return repository.create({
         kind: kind === 'sse' ? RedisSSEChannel.kind : RedisSimpleDistributedApplicationChannel.kind,

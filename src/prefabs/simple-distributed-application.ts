@@ -106,8 +106,9 @@ function isMessage(value: unknown): value is MessageContract {
 
 /** An `SSEChannel` that gives each distributed-application listener registered on it its channel. */
 export class SimpleDistributedApplicationChannel extends SSEChannel {
-  override async registerConnection(connection: Connection): Promise<void> {
-    await super.registerConnection(connection);
+  // Where every registration ends (also those a Redis channel makes for listeners Redis accepted).
+  protected override attachConnection(connection: Connection): void {
+    super.attachConnection(connection);
     if (connection.listener instanceof SimpleDistributedApplicationListener) connection.listener.setChannel(this);
   }
 }

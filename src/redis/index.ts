@@ -10,3 +10,4 @@ export { RedisChannelLink } from './redis-channel-link.js';
 export * from './redis-channel-repository.js';
 export * from './redis-sse-history.js';
 export type { ControlMessage } from './redis-wake-hub.js';
+export * from './redis-idle-listeners.js';

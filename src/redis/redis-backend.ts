@@ -3,10 +3,15 @@ import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { RepositoryError } from '../core/errors.js';
 import type { ListenerRegistry } from '../persistence/listener-registry.js';
-import { resolveRedisBackendOptions, type RedisBackendOptions } from './redis-backend-options.js';
+import {
+  resolveRedisBackendOptions,
+  type RedisBackendOptions,
+  type ResolvedRedisBackendLimits,
+} from './redis-backend-options.js';
 import { RedisChannelRepository } from './redis-channel-repository.js';
 import { createRedisClients } from './redis-clients.js';
 import { RedisConnectionsFactory } from './redis-connections-factory.js';
+import { RedisIdleListeners } from './redis-idle-listeners.js';
 import { MessageDecoder } from './message-decoder.js';
 import { RedisKeys } from './redis-keys.js';
 import type { RedisQueue } from './redis-queue.js';
@@ -30,6 +35,11 @@ export class RedisBackend {
   readonly decoder = new MessageDecoder();
   /** @internal Takes messages for the streams waiting in this process, one script per tick. */
   readonly taker: RedisTaker;
+  /**
+   * When each listener was last streamed, shared by every process (with `trackIdleListeners`; undefined
+   * otherwise): the store to give an `IdleListenerReaper`.
+   */
+  readonly idleListeners: RedisIdleListeners | undefined;
   private closing: Promise<void> | undefined;
 
   private constructor(
@@ -37,8 +47,12 @@ export class RedisBackend {
     readonly subscriber: Redis,
     keyPrefix: string,
     readonly listenerRegistry: ListenerRegistry,
+    /** The bounds enforced in Redis (`limits` option); `Infinity` where there is none. */
+    readonly limits: ResolvedRedisBackendLimits,
+    trackIdleListeners: boolean,
   ) {
     this.keys = new RedisKeys(keyPrefix);
+    this.idleListeners = trackIdleListeners ? new RedisIdleListeners(this) : undefined;
     this.scripts = new RedisScripts(client);
     this.hub = new RedisWakeHub(subscriber, this.keys, randomBytes(ORIGIN_LENGTH / 2).toString('hex'));
     this.connectionsFactory = new RedisConnectionsFactory(this);
@@ -56,7 +70,14 @@ export class RedisBackend {
   static async connect(options: RedisBackendOptions): Promise<RedisBackend> {
     const resolved = resolveRedisBackendOptions(options);
     const { client, subscriber } = createRedisClients(resolved.redis);
-    const backend = new RedisBackend(client, subscriber, resolved.keyPrefix, resolved.listenerRegistry);
+    const backend = new RedisBackend(
+      client,
+      subscriber,
+      resolved.keyPrefix,
+      resolved.listenerRegistry,
+      resolved.limits,
+      resolved.trackIdleListeners,
+    );
     try {
       await Promise.all([client.connect(), subscriber.connect()]);
       await backend.hub.start();

@@ -1,10 +1,18 @@
 import type { AbstractChannel } from '../core/channel.js';
 import type { Connection } from '../core/connection.js';
-import { InvalidChannelException, InvalidConfigurationException, InvalidListenerException } from '../core/errors.js';
+import {
+  InvalidChannelException,
+  InvalidConfigurationException,
+  InvalidListenerException,
+  TooManyListenersException,
+} from '../core/errors.js';
+import { queuesFullException } from '../core/queue-full.js';
+import { assertPayloadFits } from '../core/limits.js';
 import type { MessageContract } from '../core/message.js';
 import { encodeMessage } from '../persistence/message-codec.js';
 import type { RedisBackend } from './redis-backend.js';
 import { redisCall } from './redis-errors.js';
+import { boundArg, logDropped } from './redis-limits.js';
 import { RedisQueue } from './redis-queue.js';
 import { MAX_TAKEN_PER_QUEUE } from './redis-taker.js';
 import { broadcastWake, listenerWake } from './redis-wake-hub.js';
@@ -58,11 +66,16 @@ export class RedisChannelLink {
         backend.scripts.run(
           'ericSseRegisterListener',
           [keys.channels, keys.listeners(channel.id), keys.listenerTypes(channel.id), keys.seq],
-          [channel.id, listener.id, typeName],
+          [channel.id, listener.id, typeName, boundArg(channel.maxListeners)],
         ),
       ),
     );
     if (answer === 'no-channel') throw noChannel(channel.id);
+    if (answer === 'full') {
+      throw new TooManyListenersException(
+        `Cannot add a listener to channel ${channel.id}: maxListeners (${channel.maxListeners}) reached`,
+      );
+    }
     if (answer.startsWith('existing:')) {
       const stored = answer.slice('existing:'.length);
       if (stored !== typeName) {
@@ -97,10 +110,14 @@ export class RedisChannelLink {
     if (removed === 0) throw noListener(listenerId, channel.id);
   }
 
-  /** One script: queue, announce, and take for the streams of this process waiting on the listener. */
+  /**
+   * One script: queue (within the backend's queue bound), announce, and take for the streams of this
+   * process waiting on the listener.
+   */
   async dispatch(listenerId: string, msg: MessageContract): Promise<void> {
     const { channel, backend } = this;
-    const { keys, taker } = backend;
+    const { keys, taker, limits } = backend;
+    assertPayloadFits(msg, channel.maxPayloadBytes, `channel ${channel.id}`);
     const encoded = JSON.stringify(encodeMessage(msg));
     const piggyback = taker.piggyback(channel.id, listenerId);
     let reply: unknown[];
@@ -118,6 +135,8 @@ export class RedisChannelLink {
             MAX_TAKEN_PER_QUEUE,
             keys.queuePrefix(channel.id),
             piggyback.ids,
+            boundArg(limits.maxQueueSize),
+            limits.queueOverflow,
           ],
         ),
       )) as unknown[];
@@ -125,10 +144,12 @@ export class RedisChannelLink {
       taker.abandon(piggyback);
       throw error;
     }
-    const [queued, index, ...texts] = reply as [number, string, ...string[]];
+    const [queued, dropped, index, ...texts] = reply as [number, number, string, ...string[]];
     taker.complete(piggyback, queued === 1, index, texts);
     if (queued === -1) throw noChannel(channel.id);
     if (queued === 0) throw noListener(listenerId, channel.id);
+    if (queued === -2) throw queuesFullException(channel.id, [listenerId]);
+    if (dropped > 0) logDropped(dropped, `listener ${listenerId} of channel ${channel.id}`, limits.maxQueueSize);
   }
 
   /**
@@ -137,7 +158,8 @@ export class RedisChannelLink {
    */
   async broadcast(msg: MessageContract): Promise<number> {
     const { channel, backend } = this;
-    const { keys, taker } = backend;
+    const { keys, taker, limits } = backend;
+    assertPayloadFits(msg, channel.maxPayloadBytes, `channel ${channel.id}`);
     const encoded = JSON.stringify(encodeMessage(msg));
     const piggyback = taker.piggyback(channel.id);
     let reply: unknown[];
@@ -154,6 +176,8 @@ export class RedisChannelLink {
             broadcastWake(backend.hub.origin),
             MAX_TAKEN_PER_QUEUE,
             piggyback.ids,
+            boundArg(limits.maxQueueSize),
+            limits.queueOverflow,
           ],
         ),
       )) as unknown[];
@@ -161,9 +185,11 @@ export class RedisChannelLink {
       taker.abandon(piggyback);
       throw error;
     }
-    const [count, index, ...texts] = reply as [number, string, ...string[]];
+    const [count, detail, index, ...texts] = reply as [number, number | string, string, ...string[]];
     taker.complete(piggyback, count > 0, index, texts);
     if (count === -1) throw noChannel(channel.id);
+    if (count === -2) throw queuesFullException(channel.id, JSON.parse(detail as string) as string[]);
+    if ((detail as number) > 0) logDropped(detail as number, `channel ${channel.id}`, limits.maxQueueSize);
     return count;
   }
 

@@ -6,6 +6,7 @@ import {
   InvalidConfigurationException,
   InvalidListenerException,
   ItemNotFound,
+  TooManyChannelsException,
 } from '../core/errors.js';
 import { getEricLogger } from '../core/logger.js';
 import { isNonEmptyString, isRecord, malformed } from '../persistence/record-guards.js';
@@ -14,6 +15,7 @@ import type { ChannelStore } from '../servers/channel-store.js';
 import type { RedisBackend } from './redis-backend.js';
 import { REDIS_CHANNEL_KINDS, RedisSSEChannel, isRedisChannel, type RedisChannel } from './redis-channels.js';
 import { redisCall } from './redis-errors.js';
+import { boundArg } from './redis-limits.js';
 import type { ControlMessage } from './redis-wake-hub.js';
 
 /** What is stored per channel in `<p>channels`. */
@@ -73,7 +75,10 @@ export class RedisChannelRepository implements ChannelRepository<RedisChannel>, 
     });
   }
 
-  /** Stores a new channel; a taken id is an `InvalidChannelException`. */
+  /**
+   * Stores a new channel; a taken id is an `InvalidChannelException`, one past the backend's
+   * `limits.maxChannels` a `TooManyChannelsException`.
+   */
   async add(channel: RedisChannel): Promise<void> {
     const record = this.recordOf(channel);
     const { keys } = this.backend;
@@ -81,24 +86,26 @@ export class RedisChannelRepository implements ChannelRepository<RedisChannel>, 
       this.backend.scripts.run(
         'ericSseCreateChannel',
         [keys.channels, keys.channelOrder, keys.seq],
-        [channel.id, record],
+        [channel.id, record, boundArg(this.backend.limits.maxChannels)],
       ),
     );
     if (created === 0) throw new InvalidChannelException(`Channel ${channel.id} already exists`);
+    if (created === -1) throw this.tooManyChannels();
     if (!this.live.has(channel.id)) this.live.set(channel.id, channel);
   }
 
-  /** Stores the channel's settings, creating it if it is new. */
+  /** Stores the channel's settings, creating it if it is new (within `limits.maxChannels`). */
   async persist(channel: RedisChannel): Promise<void> {
     const record = this.recordOf(channel);
     const { keys } = this.backend;
-    await redisCall(`store channel ${channel.id}`, () =>
+    const stored = await redisCall(`store channel ${channel.id}`, () =>
       this.backend.scripts.run(
         'ericSseUpsertChannel',
         [keys.channels, keys.channelOrder, keys.seq],
-        [channel.id, record],
+        [channel.id, record, boundArg(this.backend.limits.maxChannels)],
       ),
     );
+    if (stored === -1) throw this.tooManyChannels();
     if (!this.live.has(channel.id)) this.live.set(channel.id, channel);
   }
 
@@ -160,9 +167,23 @@ export class RedisChannelRepository implements ChannelRepository<RedisChannel>, 
     await this.remove(id);
   }
 
+  /**
+   * @internal A listener was removed in Redis by this process other than through its channel (idle
+   * reaping): stops it here at once, as the control message would (which then finds nothing to do).
+   */
+  async forgetListener(channelId: string, listenerId: string): Promise<void> {
+    await this.live.get(channelId)?.redis.detach(listenerId);
+  }
+
   onRemoved(callback: (channelId: string) => void): () => void {
     this.removedCallbacks.add(callback);
     return () => this.removedCallbacks.delete(callback);
+  }
+
+  private tooManyChannels(): TooManyChannelsException {
+    return new TooManyChannelsException(
+      `Cannot add a channel: maxChannels (${this.backend.limits.maxChannels}) reached`,
+    );
   }
 
   private recordOf(channel: RedisChannel): string {

@@ -4,9 +4,14 @@ import { SimpleDistributedApplicationChannel } from '../prefabs/simple-distribut
 import { SSEChannel, type SSEChannelOptions } from '../prefabs/sse-channel.js';
 import type { RedisBackend } from './redis-backend.js';
 import { RedisChannelLink } from './redis-channel-link.js';
+import { boundArg } from './redis-limits.js';
 
 /** Options of the Redis channel classes: those of `SSEChannel`, the connections factory being the backend's. */
-export interface RedisChannelOptions extends Omit<SSEChannelOptions, 'connectionsFactory'> {
+/** Limits come from the backend (`limits`), enforced in Redis for every process. */
+export interface RedisChannelOptions extends Omit<
+  SSEChannelOptions,
+  'connectionsFactory' | 'maxListeners' | 'maxPayloadBytes'
+> {
   backend: RedisBackend;
 }
 
@@ -29,9 +34,9 @@ export class RedisSSEChannel extends SSEChannel implements RedisChannel {
   readonly redis: RedisChannelLink;
 
   constructor(options: RedisChannelOptions) {
-    super({ ...options, connectionsFactory: options.backend.connectionsFactory });
+    super(channelOptionsOf(options));
     this.redis = new RedisChannelLink(options.backend, this, {
-      register: (connection) => super.registerConnection(connection),
+      register: async (connection) => super.attachConnection(connection),
       remove: (listenerId) => super.removeListener(listenerId),
     });
   }
@@ -75,9 +80,9 @@ export class RedisSimpleDistributedApplicationChannel
   readonly redis: RedisChannelLink;
 
   constructor(options: RedisChannelOptions) {
-    super({ ...options, connectionsFactory: options.backend.connectionsFactory });
+    super(channelOptionsOf(options));
     this.redis = new RedisChannelLink(options.backend, this, {
-      register: (connection) => super.registerConnection(connection),
+      register: async (connection) => super.attachConnection(connection),
       remove: (listenerId) => super.removeListener(listenerId),
     });
   }
@@ -109,6 +114,20 @@ export class RedisSimpleDistributedApplicationChannel
   override listListenerIds(): Promise<string[]> {
     return this.redis.listListenerIds();
   }
+}
+
+/**
+ * What the plain channel class below is made with: the backend's connections factory and limits (so that
+ * `maxListeners` and `maxPayloadBytes` say what the scripts enforce; Redis counts the listeners).
+ */
+function channelOptionsOf(options: RedisChannelOptions): SSEChannelOptions {
+  const { maxListenersPerChannel, maxPayloadBytes } = options.backend.limits;
+  return {
+    ...options,
+    connectionsFactory: options.backend.connectionsFactory,
+    maxListeners: boundArg(maxListenersPerChannel),
+    maxPayloadBytes: boundArg(maxPayloadBytes),
+  };
 }
 
 /** The Redis channel classes by the kind name they are stored under. */

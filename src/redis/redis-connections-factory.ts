@@ -4,7 +4,10 @@ import { MessageQueueListener } from '../core/listener.js';
 import type { RedisBackend } from './redis-backend.js';
 import { RedisQueue } from './redis-queue.js';
 
-/** Gives each listener a `RedisQueue` named after its channel and id. Channels pass their id. */
+/**
+ * Gives each listener a `RedisQueue` named after its channel and id. Channels pass their id. With
+ * `trackIdleListeners`, the listener's starts and stops are recorded in Redis from then on.
+ */
 export class RedisConnectionsFactory implements ConnectionsFactory {
   constructor(readonly backend: RedisBackend) {}
 
@@ -14,6 +17,7 @@ export class RedisConnectionsFactory implements ConnectionsFactory {
         'RedisConnectionsFactory.create needs the channel id: a Redis queue is named after its channel and listener',
       );
     }
+    this.backend.idleListeners?.track(listener, channelId);
     return new Connection(listener, new RedisQueue(this.backend, channelId, listener.id));
   }
 }

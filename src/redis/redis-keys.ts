@@ -11,6 +11,9 @@
  *   `<p>history:<c>:<listener id>`: list, its replay history (`<id>:<ms>:<frame sha1>`, oldest first,
  *   capped, expiring); both removed with the listener. `<p>frame:<sha1>`: an SSE frame the histories
  *   refer to, stored once however many listeners it went to, expiring (see `RedisSseHistory`).
+ * - `<p>idle-listeners`: sorted set, `JSON [channel id, listener id]` → when it was last streamed (Redis
+ *   clock, ms), with `trackIdleListeners`; `<p>idle-reaper`: the lock of the process reaping this round
+ *   (see `RedisIdleListeners`).
  * - `<p>wake:<c>`: pub/sub, "a message may be waiting" (`d:<listener id>` after a dispatch, `b` after a broadcast).
  * - `<p>control`: pub/sub, removals every process must act on (JSON `{ rc }` / `{ rl }`).
  * - `<p>kv:<namespace>:data` / `:order`: the `RedisStorage` of that namespace.

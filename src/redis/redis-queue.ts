@@ -1,10 +1,11 @@
-import { NoMessagesException } from '../core/errors.js';
+import { NoMessagesException, QueueFullException } from '../core/errors.js';
 import { getEricLogger } from '../core/logger.js';
 import type { MessageContract } from '../core/message.js';
 import type { Queue } from '../core/queue.js';
 import { decodeMessage, encodeMessage } from '../persistence/message-codec.js';
 import type { RedisBackend } from './redis-backend.js';
 import { isReplyError, redisCall, repositoryError } from './redis-errors.js';
+import { boundArg, logDropped } from './redis-limits.js';
 import { listenerWake, type WakeTarget } from './redis-wake-hub.js';
 
 const NOOP = (): void => {};
@@ -51,12 +52,27 @@ export class RedisQueue implements Queue, WakeTarget {
     this.wakeMessage = listenerWake(backend.hub.origin, listenerId);
   }
 
-  /** Appends a message (no membership check: channels dispatch through their own script). */
+  /**
+   * Appends a message (no membership check: channels dispatch through their own script), within the
+   * backend's `limits.maxQueueSize`: a full queue drops its oldest, or refuses with `QueueFullException`.
+   */
   async push(msg: MessageContract): Promise<void> {
     const encoded = JSON.stringify(encodeMessage(msg));
-    await redisCall(`queue a message for listener ${this.listenerId}`, () =>
-      this.backend.scripts.run('ericSsePush', [this.key], [encoded, this.wakeChannel, this.wakeMessage]),
+    const { maxQueueSize, queueOverflow } = this.backend.limits;
+    const dropped = await redisCall(`queue a message for listener ${this.listenerId}`, () =>
+      this.backend.scripts.run(
+        'ericSsePush',
+        [this.key],
+        [encoded, this.wakeChannel, this.wakeMessage, boundArg(maxQueueSize), queueOverflow],
+      ),
     );
+    if (dropped === -1) {
+      throw new QueueFullException(
+        `Queue of listener ${this.listenerId} of channel ${this.channelId} is full (maxQueueSize ${maxQueueSize}, overflow 'reject')`,
+        [this.listenerId],
+      );
+    }
+    if (typeof dropped === 'number' && dropped > 0) logDropped(dropped, `listener ${this.listenerId}`, maxQueueSize);
     this.backend.hub.notifyLocal(this.channelId, this.listenerId);
   }
 

@@ -4,12 +4,26 @@ import type { Redis } from 'ioredis';
  * The Lua scripts behind every operation that must be atomic or one round trip. Each runs as one
  * `EVALSHA` (ioredis sends the script itself the first time on each connection).
  *
- * Messages enter queues only through `enqueue`, so a later bound on queue length (a max length and an
- * overflow policy, passed as arguments) changes one function.
+ * Messages enter queues only through `enqueue`, bounded by what the script set with `bound` (the backend's
+ * `limits.maxQueueSize` and `queueOverflow`, passed as arguments): a full queue drops its oldest messages
+ * (counted in `dropped`), or, with 'reject', refuses (`refuses` is asked first, for every queue a message
+ * goes to, so that a broadcast queues for all or none).
  */
 const ENQUEUE = `
+local maxQueue, rejectFull, dropped = 0, false, 0
+local function bound(max, overflow)
+  maxQueue = tonumber(max) or 0
+  rejectFull = overflow == 'reject'
+end
+local function refuses(key)
+  return rejectFull and maxQueue > 0 and redis.call('LLEN', key) >= maxQueue
+end
 local function enqueue(key, message)
-  redis.call('RPUSH', key, message)
+  local length = redis.call('RPUSH', key, message)
+  if maxQueue > 0 and length > maxQueue and not rejectFull then
+    redis.call('LTRIM', key, length - maxQueue, -1)
+    dropped = dropped + length - maxQueue
+  end
 end
 `;
 
@@ -88,48 +102,79 @@ local function queueAndTake(max, prefix, ids, message, waiting)
 end
 `;
 
+// Redis's clock in ms, as `now`.
+const REDIS_NOW = `
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+`;
+
 const SCRIPTS = {
   // KEYS: channels, listeners, queue. ARGV: channel id, listener id, message, wake channel, wake message,
   // then a take for this process's waiting streams (max, queue key prefix, ids; see TAKE), so that a stream
-  // of the dispatching process gets the message in the same round trip.
-  // → { 1 queued | 0 no such listener | -1 no such channel, index, texts... }.
+  // of the dispatching process gets the message in the same round trip, then the queue bound (max, overflow).
+  // → { 1 queued | 0 no such listener | -1 no such channel | -2 queue full, oldest messages dropped, index, texts... }.
   ericSseDispatch: {
     keys: 3,
     lua: `${TAKE}
+bound(ARGV[9], ARGV[10])
 local status, texts, index = 1, {}, {}
 if not redis.call('ZSCORE', KEYS[2], ARGV[2]) then
   status = redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 and -1 or 0
+  takeFor(tonumber(ARGV[6]), ARGV[7], ARGV[8], texts, {}, index)
+elseif refuses(KEYS[3]) then
+  status = -2
   takeFor(tonumber(ARGV[6]), ARGV[7], ARGV[8], texts, {}, index)
 else
   texts, index = queueAndTake(tonumber(ARGV[6]), ARGV[7], { ARGV[2] }, ARGV[3], ARGV[8])
   redis.call('PUBLISH', ARGV[4], ARGV[5])
 end
 local out = taken(texts, index)
+table.insert(out, 1, dropped)
 table.insert(out, 1, status)
 return out`,
   },
   // KEYS: channels, listeners. ARGV: channel id, queue key prefix, message, wake channel, wake message,
-  // then a take for this process's waiting streams (max, ids; see TAKE).
-  // → { how many listeners the message was queued for (-1: no such channel), index, texts... }.
-  // One PUBLISH however many listeners.
+  // then a take for this process's waiting streams (max, ids; see TAKE), then the queue bound (max, overflow).
+  // → { how many listeners the message was queued for (-1: no such channel), oldest messages dropped,
+  // index, texts... }, or { -2, JSON array of the listeners whose full queues refused it (none was queued
+  // for), index, texts... }. One PUBLISH however many listeners.
   ericSseBroadcast: {
     keys: 2,
     lua: `${TAKE}
-if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return { -1, '' } end
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return { -1, 0, '' } end
+bound(ARGV[8], ARGV[9])
 local ids = redis.call('ZRANGE', KEYS[2], 0, -1)
+if rejectFull and maxQueue > 0 then
+  local full = {}
+  for i = 1, #ids do
+    if refuses(ARGV[2] .. ids[i]) then full[#full + 1] = ids[i] end
+  end
+  if #full > 0 then
+    local texts, index = {}, {}
+    takeFor(tonumber(ARGV[6]), ARGV[2], ARGV[7], texts, {}, index)
+    local out = taken(texts, index)
+    table.insert(out, 1, cjson.encode(full))
+    table.insert(out, 1, -2)
+    return out
+  end
+end
 local texts, index = queueAndTake(tonumber(ARGV[6]), ARGV[2], ids, ARGV[3], ARGV[7])
 if #ids > 0 then redis.call('PUBLISH', ARGV[4], ARGV[5]) end
 local out = taken(texts, index)
+table.insert(out, 1, dropped)
 table.insert(out, 1, #ids)
 return out`,
   },
-  // KEYS: queue. ARGV: message, wake channel, wake message. A push that does not check membership.
+  // KEYS: queue. ARGV: message, wake channel, wake message, queue bound (max, overflow). A push that does
+  // not check membership. → oldest messages dropped, or -1 when the full queue refused it.
   ericSsePush: {
     keys: 1,
     lua: `${ENQUEUE}
+bound(ARGV[4], ARGV[5])
+if refuses(KEYS[1]) then return -1 end
 enqueue(KEYS[1], ARGV[1])
 redis.call('PUBLISH', ARGV[2], ARGV[3])
-return 1`,
+return dropped`,
   },
   // KEYS: queue. → [oldest message or false, how many are left]. Knowing that none are left lets the
   // queue answer the next pop itself, until a wake notification says otherwise.
@@ -160,18 +205,27 @@ for i = #ARGV, 5, -1 do redis.call('LPUSH', KEYS[3], ARGV[i]) end
 redis.call('PUBLISH', ARGV[3], ARGV[4])
 return #ARGV - 4`,
   },
-  // KEYS: channels, channel order, seq. ARGV: channel id, record. → 1 created, 0 id taken.
+  // KEYS: channels, channel order, seq. ARGV: channel id, record, most channels (0: no bound).
+  // → 1 created, 0 id taken, -1 as many channels as the bound allows exist.
   ericSseCreateChannel: {
     keys: 3,
     lua: `
-if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 0 then return 0 end
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then return 0 end
+local max = tonumber(ARGV[3]) or 0
+if max > 0 and redis.call('ZCARD', KEYS[2]) >= max then return -1 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 redis.call('ZADD', KEYS[2], redis.call('INCR', KEYS[3]), ARGV[1])
 return 1`,
   },
-  // KEYS: channels, channel order, seq. ARGV: channel id, record. Creates or updates, keeping the order.
+  // KEYS: channels, channel order, seq. ARGV: channel id, record, most channels (0: no bound). Creates or
+  // updates, keeping the order. → 1, or -1 when creating it would pass the bound.
   ericSseUpsertChannel: {
     keys: 3,
     lua: `
+local max = tonumber(ARGV[3]) or 0
+if max > 0 and redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 and redis.call('ZCARD', KEYS[2]) >= max then
+  return -1
+end
 if redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) == 1 then
   redis.call('ZADD', KEYS[2], redis.call('INCR', KEYS[3]), ARGV[1])
 end
@@ -191,14 +245,16 @@ redis.call('UNLINK', KEYS[3], KEYS[4])
 redis.call('PUBLISH', ARGV[3], ARGV[4])
 return 1`,
   },
-  // KEYS: channels, listeners, listener types, seq. ARGV: channel id, listener id, type name.
-  // → 'added', 'existing:<stored type>', or 'no-channel'.
+  // KEYS: channels, listeners, listener types, seq. ARGV: channel id, listener id, type name, most
+  // listeners per channel (0: no bound). → 'added', 'existing:<stored type>', 'full', or 'no-channel'.
   ericSseRegisterListener: {
     keys: 4,
     lua: `
 if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return 'no-channel' end
 local stored = redis.call('HGET', KEYS[3], ARGV[2])
 if stored then return 'existing:' .. stored end
+local max = tonumber(ARGV[4]) or 0
+if max > 0 and redis.call('ZCARD', KEYS[2]) >= max then return 'full' end
 redis.call('ZADD', KEYS[2], redis.call('INCR', KEYS[4]), ARGV[2])
 redis.call('HSET', KEYS[3], ARGV[2], ARGV[3])
 return 'added'`,
@@ -216,6 +272,47 @@ end
 redis.call('HDEL', KEYS[3], ARGV[2])
 redis.call('UNLINK', KEYS[4], KEYS[5], KEYS[6])
 redis.call('PUBLISH', ARGV[3], ARGV[4])
+return 1`,
+  },
+  // Idle listeners (see RedisIdleListeners): a sorted set of listeners by when they were last streamed, in
+  // Redis's clock (ms), so that processes with skewed clocks agree.
+  // KEYS: idle set. ARGV: how many members follow that are streamed now, those members, then members held
+  // somewhere but not streamed (added with the time now unless already there). → members written.
+  ericSseIdleTouch: {
+    keys: 1,
+    lua: `${REDIS_NOW}
+local streaming = tonumber(ARGV[1])
+for i = 2, #ARGV do
+  if i <= streaming + 1 then
+    redis.call('ZADD', KEYS[1], now, ARGV[i])
+  else
+    redis.call('ZADD', KEYS[1], 'NX', now, ARGV[i])
+  end
+end
+return #ARGV - 1`,
+  },
+  // KEYS: idle set, reaper lock. ARGV: idle ms, lock ms, owner, most members. → the members idle for at
+  // least idle ms (oldest first), or nil when another process holds the lock (it reaps this round).
+  ericSseIdleCandidates: {
+    keys: 2,
+    lua: `${REDIS_NOW}
+if not redis.call('SET', KEYS[2], ARGV[3], 'NX', 'PX', ARGV[2]) then return false end
+return redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now - tonumber(ARGV[1]), 'LIMIT', 0, tonumber(ARGV[4]))`,
+  },
+  // KEYS: idle set, channels, listeners, listener types, queue, event id, history (those of
+  // ericSseRemoveListener). ARGV: member, channel id, listener id, idle ms, control channel, control message.
+  // Removes the listener as ericSseRemoveListener does, if it is still idle for idle ms now (not streamed
+  // since the candidates were read). → 1 removed, 0 kept (or already gone; its member is dropped).
+  ericSseReapListener: {
+    keys: 7,
+    lua: `${REDIS_NOW}
+local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if not score or tonumber(score) > now - tonumber(ARGV[4]) then return 0 end
+redis.call('ZREM', KEYS[1], ARGV[1])
+if redis.call('ZREM', KEYS[3], ARGV[3]) == 0 then return 0 end
+redis.call('HDEL', KEYS[4], ARGV[3])
+redis.call('UNLINK', KEYS[5], KEYS[6], KEYS[7])
+redis.call('PUBLISH', ARGV[5], ARGV[6])
 return 1`,
   },
   // KEYS: channels, listener types. ARGV: channel id, listener id. → the type name, 0 no such listener,

@@ -17,6 +17,14 @@ describe('resolveRedisBackendOptions', () => {
       redis: 'redis://localhost:6379/2',
       keyPrefix: DEFAULT_KEY_PREFIX,
       listenerRegistry: defaultListenerRegistry,
+      limits: {
+        maxQueueSize: Infinity,
+        queueOverflow: 'drop-oldest',
+        maxListenersPerChannel: Infinity,
+        maxChannels: Infinity,
+        maxPayloadBytes: Infinity,
+      },
+      trackIdleListeners: false,
     });
     expect(resolveRedisBackendOptions({ redis: { host: 'h', port: 1 }, keyPrefix: 'app:' })).toMatchObject({
       redis: { host: 'h', port: 1 },
