@@ -7,6 +7,7 @@ import {
   MessageTooLargeException,
   QueueFullException,
   RedisQueue,
+  SocketServer,
   TooManyChannelsException,
   TooManyListenersException,
   setEricLogger,
@@ -19,6 +20,8 @@ import {
   ERIC_SSE_CHANNEL_REPOSITORY,
 } from '../../src/index.js';
 import { startRestApp, type RestApp } from '../rest/support.js';
+import { exchangeRaw, tempSocketDir } from '../servers/socket/support.js';
+import { PausedSseClient } from './e2e/paused-sse-client.js';
 import { RedisServer, describeWithRedis } from '../redis/redis-server.js';
 import { Backends, uniquePrefix, until } from '../redis/support.js';
 import { debugLines, types } from './support.js';
@@ -193,6 +196,39 @@ describeWithRedis('limits on Redis', () => {
     expect(await waiting(a, 'news', listener.id)).toEqual(['small']);
   });
 
+  it('the socket protocol answers the limit errors of a Redis container as ClassName(message)', async () => {
+    const [a] = await twoProcesses({
+      maxQueueSize: 1,
+      queueOverflow: 'reject',
+      maxListenersPerChannel: 1,
+      maxChannels: 1,
+    });
+    const dir = await tempSocketDir();
+    const socket = await SocketServer.start(dir.path(), {
+      container: new ChannelContainer(a.channelRepository),
+      createChannel: () => a.channelRepository.create({}),
+    });
+    try {
+      const path = dir.path();
+      const channel = await exchangeRaw(path, '{"v":"c"}');
+      expect(await exchangeRaw(path, '{"v":"c"}')).toBe(
+        "TooManyChannelsException('Cannot add a channel: maxChannels (1) reached')",
+      );
+      const listener = await exchangeRaw(path, JSON.stringify({ v: 'r', c: channel }));
+      expect(await exchangeRaw(path, JSON.stringify({ v: 'r', c: channel }))).toBe(
+        `TooManyListenersException('Cannot add a listener to channel ${channel}: maxListeners (1) reached')`,
+      );
+      expect(await exchangeRaw(path, JSON.stringify({ v: 'b', c: channel, t: 'one' }))).toBe('ack');
+      expect(await exchangeRaw(path, JSON.stringify({ v: 'b', c: channel, t: 'two' }))).toBe(
+        `QueueFullException("The queue of listener ${listener} is full in channel ${channel} (overflow 'reject'): nothing was queued")`,
+      );
+      expect(await waiting(a, channel, listener)).toEqual(['one']);
+    } finally {
+      await socket.shutdown();
+      await dir.remove();
+    }
+  });
+
   describe('idle listeners', () => {
     const TIMEOUT_MS = 400;
     let reapers: IdleListenerReaper[] = [];
@@ -273,7 +309,11 @@ describeWithRedis('limits on Redis', () => {
   describe('through the module', () => {
     let app: RestApp | undefined;
 
+    let client: PausedSseClient | undefined;
+
     afterEach(async () => {
+      client?.close();
+      client = undefined;
       await app?.close();
       app = undefined;
     });
@@ -315,6 +355,26 @@ describeWithRedis('limits on Redis', () => {
       expect(big.body).toMatchObject({ statusCode: 413, error: 'MessageTooLargeException' });
       const repository = app?.app.get<RedisChannelRepository>(ERIC_SSE_CHANNEL_REPOSITORY) as RedisChannelRepository;
       expect(await waiting(repository.backend, 'news', listener)).toEqual(['first']);
+    });
+
+    it('a client that stops reading: with maxQueueSize 100 and drop-oldest its queue in Redis stays at 100', async () => {
+      const { api, baseUrl, container } = await restApp({ maxQueueSize: 100 });
+      await api.post('/channels').send({ id: 'feed' }).expect(201);
+      const listener = (await api.post('/channels/feed/listeners').expect(201)).body.id as string;
+      client = await PausedSseClient.open(`${baseUrl}/channels/feed/listeners/${listener}/stream`);
+      const channel = await container.resolve('feed');
+      for (let n = 1; n <= 3000; n++) {
+        // 12 MB in all: more than the socket buffers take.
+        await channel.broadcast(new Message('tick', { n, text: String(n).padEnd(4000, '.') }));
+        if (n % 50 === 0) await new Promise((resolve) => setImmediate(resolve));
+      }
+      const repository = app?.app.get<RedisChannelRepository>(ERIC_SSE_CHANNEL_REPOSITORY) as RedisChannelRepository;
+      expect(await new RedisQueue(repository.backend, 'feed', listener).length()).toBe(100);
+      client.resume();
+      await client.waitFor(3000);
+      const { received } = client;
+      expect(received.every((n, i) => i === 0 || n > received[i - 1])).toBe(true);
+      expect(received.slice(-100)).toEqual(Array.from({ length: 100 }, (_, i) => 2901 + i));
     });
 
     it('removes listeners nobody streams, recorded in Redis', async () => {
