@@ -23,6 +23,8 @@ const MAX_REAPED_PER_ROUND = 1000;
 export class RedisIdleListeners implements IdleListenerStore {
   readonly key: string;
   readonly lockKey: string;
+  /** Listeners of this process running now, by member: refreshed every sweep, whoever holds their channel. */
+  private readonly running = new Map<string, ListenerRef>();
 
   constructor(readonly backend: RedisBackend) {
     this.key = `${backend.keys.prefix}idle-listeners`;
@@ -35,19 +37,21 @@ export class RedisIdleListeners implements IdleListenerStore {
    */
   track(listener: MessageQueueListener, channelId: string): void {
     const ref = { channelId, listenerId: listener.id };
-    listener.observeActivity(() => this.record([ref], []));
+    const key = member(ref);
+    listener.observeActivity((running) => {
+      if (running) this.running.set(key, ref);
+      else this.running.delete(key);
+      this.record([ref], []);
+    });
+    if (listener.isRunning()) this.running.set(key, ref);
     this.record([], [ref]);
   }
 
+  /** Records `streaming` and every listener this process runs as streamed now, `idle` as held but idle. */
   refresh(streaming: ListenerRef[], idle: ListenerRef[]): Promise<void> {
-    if (streaming.length === 0 && idle.length === 0) return Promise.resolve();
-    return redisCall('record listener activity', async () => {
-      await this.backend.scripts.run(
-        'ericSseIdleTouch',
-        [this.key],
-        [streaming.length, ...streaming.map(member), ...idle.map(member)],
-      );
-    });
+    const now = new Set(this.running.keys());
+    for (const ref of streaming) now.add(member(ref));
+    return this.touch([...now], idle.map(member));
   }
 
   async reap(idleMs: number, lockMs: number): Promise<ListenerRef[]> {
@@ -92,11 +96,18 @@ export class RedisIdleListeners implements IdleListenerStore {
     return removed === 1;
   }
 
+  /** Records one start or stop (or a new listener) now, in the background: the next sweep retries a failure. */
   private record(streaming: ListenerRef[], idle: ListenerRef[]): void {
-    this.refresh(streaming, idle).catch((error: unknown) =>
-      // The next sweep records them again.
+    this.touch(streaming.map(member), idle.map(member)).catch((error: unknown) =>
       getEricLogger().debug(`Recording listener activity in Redis failed: ${String(error)}`),
     );
+  }
+
+  private touch(streaming: string[], idle: string[]): Promise<void> {
+    if (streaming.length === 0 && idle.length === 0) return Promise.resolve();
+    return redisCall('record listener activity', async () => {
+      await this.backend.scripts.run('ericSseIdleTouch', [this.key], [streaming.length, ...streaming, ...idle]);
+    });
   }
 }
 
