@@ -4,7 +4,7 @@ import { InvalidListenerException, NoMessagesException, TooManyListenersExceptio
 import { assertPayloadFits, resolveBound, type ChannelLimits } from './limits.js';
 import { MessageQueueListener } from './listener.js';
 import { Message, type MessageContract } from './message.js';
-import { popAny, popOrUndefined } from './queue.js';
+import { InMemoryQueue, popAny, popOrUndefined, type Queue } from './queue.js';
 import { queuesFullException } from './queue-full.js';
 import { RESOLVED } from './resolved.js';
 import { assertNonEmptyString, assertNonNegativeNumber } from './validate.js';
@@ -38,6 +38,8 @@ export abstract class AbstractChannel<Adapted = unknown> {
   /** Largest payload dispatch and broadcast take, JSON-encoded (`MessageTooLargeException`); `Infinity`: no bound. */
   readonly maxPayloadBytes: number;
   private readonly connections = new Map<string, Connection>();
+  /** Connections whose queue may refuse a push (see `mayRefuse`): a broadcast asks them all first. */
+  private mayRefuseCount = 0;
 
   constructor(options: ChannelOptions = {}) {
     this.streamDelaySeconds = assertNonNegativeNumber(options.streamDelaySeconds ?? 0, 'streamDelaySeconds');
@@ -90,12 +92,14 @@ export abstract class AbstractChannel<Adapted = unknown> {
       throw new InvalidListenerException(`Listener ${listenerId} is already registered in channel ${this.id}`);
     }
     this.connections.set(listenerId, connection);
+    if (mayRefuse(connection.queue)) this.mayRefuseCount++;
   }
 
   /** Removes a listener and its queue. The listener is stopped, which ends its streams. */
   async removeListener(listenerId: string): Promise<void> {
     const connection = this.getConnection(listenerId);
     this.connections.delete(listenerId);
+    if (mayRefuse(connection.queue)) this.mayRefuseCount--;
     connection.listener.stop();
   }
 
@@ -162,22 +166,32 @@ export abstract class AbstractChannel<Adapted = unknown> {
    * `maxPayloadBytes` is a `MessageTooLargeException`.
    */
   broadcast(msg: MessageContract): Promise<void> {
-    let full: string[] | undefined;
-    try {
-      assertPayloadFits(msg, this.maxPayloadBytes, `channel ${this.id}`);
-      for (const { listener, queue } of this.connections.values()) {
-        if (queue.refusesPush !== undefined && queue.refusesPush()) (full ??= []).push(listener.id);
-      }
-    } catch (error) {
-      return Promise.reject(error);
+    // Unbounded channels whose queues never refuse (the default) skip the checks altogether.
+    if (this.maxPayloadBytes !== Infinity || this.mayRefuseCount > 0) {
+      const refusal = this.broadcastRefusal(msg);
+      if (refusal !== undefined) return Promise.reject(refusal);
     }
-    if (full !== undefined) return Promise.reject(queuesFullException(this.id, full));
     let pending: Promise<void>[] | undefined;
     for (const connection of this.connections.values()) {
       const pushed = connection.queue.push(msg);
       if (pushed !== RESOLVED) (pending ??= []).push(pushed);
     }
     return pending === undefined ? RESOLVED : Promise.all(pending).then(() => undefined);
+  }
+
+  /** Why a broadcast of `msg` is refused, checked before anything is queued; undefined when it is not. */
+  private broadcastRefusal(msg: MessageContract): Error | undefined {
+    try {
+      assertPayloadFits(msg, this.maxPayloadBytes, `channel ${this.id}`);
+    } catch (error) {
+      return error as Error;
+    }
+    if (this.mayRefuseCount === 0) return undefined;
+    let full: string[] | undefined;
+    for (const { listener, queue } of this.connections.values()) {
+      if (queue.refusesPush !== undefined && queue.refusesPush()) (full ??= []).push(listener.id);
+    }
+    return full === undefined ? undefined : queuesFullException(this.id, full);
   }
 
   /** `broadcast`, resolving with how many listeners the message was queued for. */
@@ -279,4 +293,10 @@ export abstract class AbstractChannel<Adapted = unknown> {
       if (removeWhenDone && this.hasListener(listener.id)) await this.removeListener(listener.id);
     }
   }
+}
+
+/** Whether a queue may refuse a push: one that can say so (`refusesPush`), unless it is known never to. */
+function mayRefuse(queue: Queue): boolean {
+  if (queue.refusesPush === undefined) return false;
+  return !(queue instanceof InMemoryQueue) || (queue.overflow === 'reject' && queue.maxSize !== Infinity);
 }
