@@ -174,6 +174,17 @@ describe('channel dispatch and broadcast on bounded queues', () => {
     expect(types(queueOf(channel, b.id).peekAll())).toEqual(['news']);
   });
 
+  it('reject: once the full listener is removed, a broadcast reaches the others', async () => {
+    const channel = channelWith('reject', 1);
+    const full = await channel.addListener();
+    const other = await channel.addListener();
+    await channel.dispatch(full.id, new Message('x'));
+    await expect(channel.broadcast(new Message('all'))).rejects.toThrow(QueueFullException);
+    await channel.removeListener(full.id);
+    await expect(channel.broadcastAndCount(new Message('all'))).resolves.toBe(1);
+    expect(types(queueOf(channel, other.id).peekAll())).toEqual(['all']);
+  });
+
   it('names at most ten listeners in the message, all of them in listenerIds', async () => {
     const channel = channelWith('reject', 1);
     const ids: string[] = [];
