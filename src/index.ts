@@ -49,4 +49,8 @@ export * from './redis/index.js';
 export * from './core/payload-depth.js';
 export * from './core/limits.js';
 export * from './servers/idle-listener-reaper.js';
-export { DEFAULT_MAX_QUEUE_SIZE, type EricSseLimitsOptions, type ResolvedEricSseLimits } from './nest/resolve-limits.js';
+export {
+  DEFAULT_MAX_QUEUE_SIZE,
+  type EricSseLimitsOptions,
+  type ResolvedEricSseLimits,
+} from './nest/resolve-limits.js';
