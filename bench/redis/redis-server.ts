@@ -4,7 +4,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -32,6 +32,12 @@ async function freePort(): Promise<number> {
     });
   });
 }
+
+/** Every redis-server still running, killed if this process exits first (a suite that failed to clean up). */
+const running = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
 
 export class RedisServer {
   private process: ChildProcess | undefined;
@@ -81,6 +87,7 @@ export class RedisServer {
     if (child.exitCode !== null || child.signalCode !== null) return;
     await new Promise<void>((resolve) => {
       child.once('exit', () => resolve());
+      child.ref(); // waiting for its exit must keep this process alive
       child.kill(signal);
     });
   }
@@ -100,6 +107,8 @@ export class RedisServer {
       ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir, ...persistence],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
+    running.add(child);
+    child.once('exit', () => running.delete(child));
     return new Promise((resolve, reject) => {
       let output = '';
       const onData = (chunk: Buffer): void => {
@@ -108,6 +117,11 @@ export class RedisServer {
           child.stdout?.off('data', onData);
           child.stdout?.resume();
           child.off('exit', onExit);
+          // Once ready, a server left running must not keep the test runner from exiting: the exit
+          // hook above ends it. (Not before: a caller may have nothing else keeping it alive.)
+          child.unref();
+          (child.stdout as Socket | null)?.unref();
+          (child.stderr as Socket | null)?.unref();
           this.process = child;
           resolve();
         }

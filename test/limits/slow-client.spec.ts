@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import supertest from 'supertest';
-import { compileEntry } from './e2e/compile.js';
+import { compileEntry } from '../support/compile-entry.js';
 import { PausedSseClient } from './e2e/paused-sse-client.js';
 import { ServerProcess } from './e2e/server-process.js';
 import type { EricSseLimitsOptions } from '../../src/index.js';

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Message, SocketClient, connectRedisBackend } from '../../src/index.js';
 import { RawSseClient, type SseEvent } from '../streaming/support.js';
-import { compileInstance } from './e2e/compile-instance.js';
+import { compileEntry } from '../support/compile-entry.js';
 import { AppInstance } from './e2e/instance.js';
 import { RedisServer, describeWithRedis } from './redis-server.js';
 import { uniquePrefix } from './support.js';
@@ -43,14 +43,16 @@ function dataOf(events: SseEvent[]): unknown[] {
 }
 
 describeWithRedis('several application instances on one Redis', () => {
-  let compiled: Awaited<ReturnType<typeof compileInstance>>;
+  let compiled: Awaited<ReturnType<typeof compileEntry>>;
   let server: RedisServer;
   let socketDir: string;
   let instances: AppInstance[] = [];
   let clients: RawSseClient[] = [];
 
   beforeAll(async () => {
-    [compiled, server] = await Promise.all([compileInstance(), RedisServer.start({ durable: true })]);
+    // One after the other, so that afterAll stops the server even when compiling fails.
+    server = await RedisServer.start({ durable: true });
+    compiled = await compileEntry('test/redis/e2e/instance-main.ts');
     socketDir = await mkdtemp(join(tmpdir(), 'eric-redis-e2e-'));
   }, 180_000);
 
