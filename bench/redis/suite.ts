@@ -20,6 +20,8 @@ interface Setup {
   module: string;
   instances: number;
   onRedis: boolean;
+  /** The module option `history: false` (no event ids, no replay) instead of the default history. */
+  withoutHistory?: boolean;
 }
 
 const SETUPS: Setup[] = [
@@ -37,6 +39,14 @@ const SETUPS: Setup[] = [
     module: './servers/ours-redis.js',
     instances: 2,
     onRedis: true,
+  },
+  {
+    name: 'redis-2-no-ids',
+    label: 'Redis, 2 instances, `history: false` (no event ids, no replay)',
+    module: './servers/ours-redis.js',
+    instances: 2,
+    onRedis: true,
+    withoutHistory: true,
   },
 ];
 
@@ -131,15 +141,15 @@ function notes(summaries: Summary[], settings: FanoutSettings, rounds: number, l
     if (problems.length > 0) lines.push(`- ⚠️ ${summary.setup.label}: ${problems.join('; ')}`);
   }
   const memory = summaries.find((s) => s.setup.name === 'memory');
-  const cross = summaries.find((s) => s.setup.name === 'redis-2');
-  if (memory !== undefined && cross !== undefined) {
+  for (const cross of summaries.filter((s) => s.setup.instances > 1)) {
+    if (memory === undefined) break;
     // As everywhere in the bench: the median of the per-round ratios (the setups take turns within a round).
     const ratio = medianRatio(
       cross.rounds.map((m) => m.result.p99Ms),
       memory.rounds.map((m) => m.result.p99Ms),
     );
     const comparison =
-      `cross-instance p99 ${ratio.toFixed(2)}× the in-memory p99 (median of the per-round ratios; medians ` +
+      `${cross.setup.label}: cross-instance p99 ${ratio.toFixed(2)}× the in-memory p99 (median of the per-round ratios; medians ` +
       `${cross.p99Ms.toFixed(1)} ms vs ${memory.p99Ms.toFixed(1)} ms)${cross.missing === 0 ? '' : ', but events were lost'}`;
     if (load.intervalMs === 0) {
       lines.push(`- ${comparison}; at equal load, see the paced table.`);
@@ -181,6 +191,7 @@ async function run(): Promise<Section[]> {
           // Children inherit the environment: a fresh key prefix per measurement, so none sees another's listeners.
           process.env.REDIS_URL = server.url;
           process.env.KEY_PREFIX = `bench-${load.name}-${setup.name}-${round}:`;
+          process.env.ERIC_HISTORY = setup.withoutHistory === true ? 'off' : '';
           const m = await measureInstances(
             setup.name,
             setup.module,

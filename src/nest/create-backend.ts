@@ -36,8 +36,8 @@ export interface EricSseBackend {
   channelRepository: ChannelRepository;
   /** Where the `ChannelContainer` finds channels shared with other instances (Redis); undefined in memory. */
   channelStore: ChannelStore | undefined;
-  /** Where listeners' SSE event ids and replay histories are kept (in this process, or in Redis). */
-  history: SseHistory;
+  /** Where listeners' SSE event ids and replay histories are kept (in this process, or in Redis); undefined with `history: false`. */
+  history: SseHistory | undefined;
   /** Where processes share when listeners were last streamed (Redis); undefined in memory. */
   idleListenerStore: IdleListenerStore | undefined;
   /** Makes a channel of this backend, not registered anywhere yet. */
@@ -83,7 +83,7 @@ function inMemoryBackend(options: ResolvedEricSseOptions): EricSseBackend {
     connectionsFactory,
     channelRepository: createChannelRepository(options.storage ?? new InMemoryStorage(), connectionsFactory),
     channelStore: undefined,
-    history: new InMemorySseHistory(options.history),
+    history: options.history === false ? undefined : new InMemorySseHistory(options.history),
     idleListenerStore: undefined,
     createChannel(kind, { id, streamDelaySeconds, retryTimeoutMilliseconds } = {}) {
       const settings = {
@@ -105,7 +105,7 @@ function redisBackend(redis: RedisBackend, options: ResolvedEricSseOptions): Eri
     connectionsFactory: redis.connectionsFactory,
     channelRepository: repository,
     channelStore: repository,
-    history: new RedisSseHistory(redis, options.history),
+    history: options.history === false ? undefined : new RedisSseHistory(redis, options.history),
     idleListenerStore: redis.idleListeners,
     createChannel(kind, { id, streamDelaySeconds, retryTimeoutMilliseconds } = {}) {
       return repository.create({

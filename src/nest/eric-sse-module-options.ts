@@ -44,9 +44,10 @@ export interface EricSseModuleOptions {
    * The replay history of each listener: the events its SSE streams delivered, kept so that a client
    * reconnecting with `Last-Event-ID` gets what it missed. Default `{ maxEvents: 1000,
    * maxAgeMilliseconds: 300000 }`; `maxEvents: 0` keeps none (events are still numbered). In this process,
-   * or in Redis with `redis` (shared by every instance).
+   * or in Redis with `redis` (shared by every instance). `false`: events go without ids and nothing is
+   * replayed, as from the original (on Redis this saves the per-listener numbering of every event).
    */
-  history?: SseHistoryOptions;
+  history?: SseHistoryOptions | false;
   /** Spacing of the keep-alive comments written to idle SSE streams, in milliseconds; 0 sends none. Default 15000. */
   keepAliveMilliseconds?: number;
   /**
@@ -96,7 +97,8 @@ export interface ResolvedEricSseOptions {
   storage: KvStorage | undefined;
   /** Redis backend settings when `redis` is given; undefined keeps everything in memory. */
   redis: { connection: string | RedisOptions; keyPrefix: string } | undefined;
-  history: ResolvedSseHistoryOptions;
+  /** False: no ids, no replay. */
+  history: ResolvedSseHistoryOptions | false;
   keepAliveMilliseconds: number;
   limits: ResolvedEricSseLimits;
   rest: false | ResolvedEricSseRestOptions;

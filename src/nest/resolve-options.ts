@@ -151,9 +151,10 @@ function resolveRedis(options: Record<string, unknown>): ResolvedEricSseOptions[
   };
 }
 
-function resolveHistory(history: unknown): ResolvedSseHistoryOptions {
+function resolveHistory(history: unknown): ResolvedSseHistoryOptions | false {
   if (history === undefined) return resolveSseHistoryOptions();
-  if (!isPlainObject(history)) throw invalid(`history must be an object, got ${describe(history)}`);
+  if (history === false) return false;
+  if (!isPlainObject(history)) throw invalid(`history must be false or an object, got ${describe(history)}`);
   assertKnownKeys(history, HISTORY_KEYS, 'history.');
   return resolveSseHistoryOptions(history);
 }

@@ -214,8 +214,8 @@ describe('module options history and keepAliveMilliseconds', () => {
   });
 
   it.each([
-    ['history not an object', { history: 5 }, 'history must be an object, got 5'],
-    ['history an array', { history: [] }, 'history must be an object, got []'],
+    ['history not an object', { history: 5 }, 'history must be false or an object, got 5'],
+    ['history an array', { history: [] }, 'history must be false or an object, got []'],
     [
       'an unknown history setting',
       { history: { size: 1 } },

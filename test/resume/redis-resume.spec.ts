@@ -301,4 +301,31 @@ describeWithRedis('resuming SSE streams on Redis', () => {
     for (const events of received.slice(1))
       expect(summary(events)).toEqual([1, 2, 3].map((n) => ['all', `${n}`, `${n}`]));
   });
+
+  it('history: false numbers nothing in Redis: no ids, no event-id or history keys, and a resume gets only the queue', async () => {
+    const [a, b] = await instances(2, { history: false });
+    expect(a.streams.history).toBeUndefined();
+    const listener = await addListener(a.api, 'news');
+    const first = await SseTestClient.open(streamUrl(a.origin, 'fast path', 'news', listener, true));
+    clients.push(first);
+    await dispatchAll(a.api, 'news', listener, ['e1', 'e2']);
+    expect(summary(await first.waitForEvents(2))).toEqual([
+      ['e1', 'e1', undefined],
+      ['e2', 'e2', undefined],
+    ]);
+    const gone = stopped(a.container.get('news').getListener(listener));
+    first.close();
+    await gone;
+    await dispatchAll(a.api, 'news', listener, ['e3']);
+    const resumed = await SseTestClient.open(streamUrl(b.origin, 'fast path', 'news', listener, true), {
+      'Last-Event-ID': '1',
+    });
+    clients.push(resumed);
+    expect(summary(await resumed.waitForEvents(1))).toEqual([['e3', 'e3', undefined]]);
+    const { backend } = a.app.get<RedisChannelRepository>(ERIC_SSE_CHANNEL_REPOSITORY);
+    expect(
+      await backend.client.exists(backend.keys.eventId('news', listener), backend.keys.history('news', listener)),
+    ).toBe(0);
+    expect(await backend.client.keys(`${backend.keys.framePrefix}*`)).toEqual([]);
+  });
 });

@@ -216,6 +216,57 @@ describe.each(STREAM_PATHS)('resuming SSE streams in memory (%s)', (path) => {
   });
 });
 
+describe.each(STREAM_PATHS)('history: false (%s)', (path) => {
+  let server: ResumeApp;
+  const open: SseTestClient[] = [];
+
+  beforeEach(async () => {
+    server = await startResumeApp({ channels: [{ id: 'news' }], history: false });
+  });
+
+  afterEach(async () => {
+    for (const client of open.splice(0)) client.close();
+    await server.close();
+  });
+
+  const connect = async (listenerId: string, headers: Record<string, string> = {}) => {
+    const client = await SseTestClient.open(streamUrl(server.origin, path, 'news', listenerId), headers);
+    open.push(client);
+    expect(client.status).toBe(200);
+    return client;
+  };
+
+  // Without a history the fast path writes no id lines; on the @Sse path Nest numbers each connection's
+  // events itself (1, 2, ... again on every connection), which a resume then cannot use.
+  const ids = (events: { id?: string }[]) => events.map((event) => event.id);
+  const noIds = (count: number) => (path === 'fast path' ? Array(count).fill(undefined) : undefined);
+  const pairs = (events: { event: string; data: string }[]) => events.map((e) => [e.event, e.data]);
+
+  it('sends no ids of its own and, with Last-Event-ID, only the queue: nothing is kept to replay', async () => {
+    const listener = await addListener(server.api, 'news');
+    const first = await connect(listener);
+    await dispatchAll(server.api, 'news', listener, ['e1', 'e2']);
+    const firstEvents = await first.waitForEvents(2);
+    expect(pairs(firstEvents)).toEqual([
+      ['e1', 'e1'],
+      ['e2', 'e2'],
+    ]);
+    expect(ids(firstEvents)).toEqual(noIds(2) ?? ['1', '2']);
+    const gone = stopped(server.container.get('news').getListener(listener));
+    first.close();
+    await gone;
+    await dispatchAll(server.api, 'news', listener, ['e3']);
+    const resumed = await connect(listener, { 'Last-Event-ID': '1' });
+    await dispatchAll(server.api, 'news', listener, ['e4']);
+    const resumedEvents = await resumed.waitForEvents(2);
+    expect(pairs(resumedEvents)).toEqual([
+      ['e3', 'e3'],
+      ['e4', 'e4'],
+    ]);
+    expect(ids(resumedEvents)).toEqual(noIds(2) ?? ['1', '2']);
+  });
+});
+
 describe.each(STREAM_PATHS)('keep-alive comments (%s)', (path) => {
   let server: ResumeApp;
 

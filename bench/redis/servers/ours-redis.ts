@@ -1,7 +1,8 @@
 /**
  * Ours on Redis: the fast path (`EricSseStreams.pipeWatch`) as in `ours-pipe`, with `EricSseModule` on the
  * Redis at `$REDIS_URL` under `$KEY_PREFIX`. Several of these processes on one Redis and prefix are
- * instances of one application: a broadcast made on one reaches the clients of all.
+ * instances of one application: a broadcast made on one reaches the clients of all. `$ERIC_HISTORY=off`
+ * runs it with `history: false`.
  */
 import 'reflect-metadata';
 import { Controller, Get, Module, Req, Res } from '@nestjs/common';
@@ -32,11 +33,16 @@ function controllerFor(subscribers: SubscriberCount) {
 }
 
 await runFanoutServer(async (subscribers) => {
-  const { REDIS_URL, KEY_PREFIX } = process.env;
+  const { REDIS_URL, KEY_PREFIX, ERIC_HISTORY } = process.env;
   if (REDIS_URL === undefined) throw new Error('REDIS_URL is not set');
   @Module({
     imports: [
-      EricSseModule.forRoot({ redis: REDIS_URL, keyPrefix: KEY_PREFIX, channels: [{ id: FANOUT_CHANNEL_ID }] }),
+      EricSseModule.forRoot({
+        redis: REDIS_URL,
+        keyPrefix: KEY_PREFIX,
+        channels: [{ id: FANOUT_CHANNEL_ID }],
+        ...(ERIC_HISTORY === 'off' ? { history: false } : {}),
+      }),
     ],
     controllers: [controllerFor(subscribers)],
   })

@@ -55,7 +55,8 @@ export class EricSseStreams implements BeforeApplicationShutdown {
   /** The encodings shared by every stream of this service; `hits` / `misses` show the reuse. */
   readonly frames = new SseFrameCache();
   /** The listeners' event ids and replay histories. */
-  readonly history: SseHistory;
+  /** Undefined with the module option `history: false`: events go without ids and nothing is replayed. */
+  readonly history: SseHistory | undefined;
   private readonly keepAliveMilliseconds: number;
   private readonly open = new Set<ListenerPump>();
 
@@ -207,7 +208,7 @@ export class EricSseStreams implements BeforeApplicationShutdown {
 
   /** A pump numbering its events with the listener's history. */
   private pumpFor(channel: AbstractChannel, connection: Connection, sink: SubscriberSink): ListenerPump {
-    const history = this.history.forListener(channel, connection);
+    const history = this.history?.forListener(channel, connection);
     return new ListenerPump(channel, connection, sink, this.frames, DEFAULT_MAX_BATCH_BYTES, history);
   }
 
@@ -264,7 +265,7 @@ export class EricSseStreams implements BeforeApplicationShutdown {
       {
         ...options,
         keepAliveMilliseconds: options?.keepAliveMilliseconds ?? this.keepAliveMilliseconds,
-        history: this.history.forListener(channel, connection),
+        history: this.history?.forListener(channel, connection),
         lastEventId: lastEventIdOf(req),
       },
     );
@@ -301,7 +302,7 @@ export class EricSseStreams implements BeforeApplicationShutdown {
         {
           ...options,
           keepAliveMilliseconds: options?.keepAliveMilliseconds ?? this.keepAliveMilliseconds,
-          history: this.history.forListener(channel, connection),
+          history: this.history?.forListener(channel, connection),
         },
       );
     } finally {

@@ -7,8 +7,8 @@ export const ERIC_SSE_STREAMING = Symbol('ERIC_SSE_STREAMING');
 
 /** @internal */
 export interface EricSseStreamingSettings {
-  /** The backend's: in this process, or in Redis for every instance. */
-  history: SseHistory;
+  /** The backend's: in this process, or in Redis for every instance; undefined: no ids, no replay. */
+  history: SseHistory | undefined;
   /** Spacing of keep-alive comments on idle streams; 0 sends none. */
   keepAliveMilliseconds: number;
 }
