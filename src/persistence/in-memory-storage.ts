@@ -1,5 +1,6 @@
-import { ItemNotFound, RepositoryError } from '../core/errors.js';
+import { ItemNotFound } from '../core/errors.js';
 import type { KvStorage } from './kv-storage.js';
+import { serializeKvValue } from './serialize-kv-value.js';
 
 /**
  * A `KvStorage` held in this process, in insertion order. Values are kept as JSON text, exactly as a
@@ -10,7 +11,7 @@ export class InMemoryStorage implements KvStorage {
   private readonly items = new Map<string, string>();
 
   constructor(items: Record<string, unknown> = {}) {
-    for (const [key, value] of Object.entries(items)) this.items.set(key, serialize(key, value));
+    for (const [key, value] of Object.entries(items)) this.items.set(key, serializeKvValue(key, value));
   }
 
   async fetchByPrefix(prefix: string): Promise<unknown[]> {
@@ -24,7 +25,7 @@ export class InMemoryStorage implements KvStorage {
   }
 
   async upsert(key: string, value: unknown): Promise<void> {
-    this.items.set(key, serialize(key, value));
+    this.items.set(key, serializeKvValue(key, value));
   }
 
   async fetchOne(key: string): Promise<unknown> {
@@ -36,15 +37,4 @@ export class InMemoryStorage implements KvStorage {
   async delete(key: string): Promise<void> {
     this.items.delete(key);
   }
-}
-
-function serialize(key: string, value: unknown): string {
-  let text: string | undefined;
-  try {
-    text = JSON.stringify(value);
-  } catch (error) {
-    throw new RepositoryError(`Value for key ${key} is not JSON-compatible: ${(error as Error).message}`);
-  }
-  if (text === undefined) throw new RepositoryError(`Value for key ${key} is not JSON-compatible: ${String(value)}`);
-  return text;
 }

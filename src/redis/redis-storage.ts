@@ -1,6 +1,7 @@
-import { ItemNotFound, RepositoryError } from '../core/errors.js';
+import { ItemNotFound } from '../core/errors.js';
 import { assertNonEmptyString } from '../core/validate.js';
 import type { KvStorage } from '../persistence/kv-storage.js';
+import { serializeKvValue } from '../persistence/serialize-kv-value.js';
 import type { RedisBackend } from './redis-backend.js';
 import { redisCall } from './redis-errors.js';
 
@@ -35,7 +36,7 @@ export class RedisStorage implements KvStorage {
   }
 
   async upsert(key: string, value: unknown): Promise<void> {
-    const text = serialize(key, value);
+    const text = serializeKvValue(key, value);
     await redisCall(`write key ${key} of storage ${this.namespace}`, () =>
       this.backend.scripts.run(
         'ericSseStorageUpsert',
@@ -58,15 +59,4 @@ export class RedisStorage implements KvStorage {
       this.backend.scripts.run('ericSseStorageDelete', [this.dataKey, this.orderKey], [key]),
     );
   }
-}
-
-function serialize(key: string, value: unknown): string {
-  let text: string | undefined;
-  try {
-    text = JSON.stringify(value);
-  } catch (error) {
-    throw new RepositoryError(`Value for key ${key} is not JSON-compatible: ${(error as Error).message}`);
-  }
-  if (text === undefined) throw new RepositoryError(`Value for key ${key} is not JSON-compatible: ${String(value)}`);
-  return text;
 }

@@ -6,14 +6,10 @@ import ts from 'typescript';
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 /**
- * Compiles `source` (relative to the project) and what it imports with the project's compiler options
- * into a fresh dir under `.build/` (inside the project, so that the compiled files find `node_modules`).
- * Returns the compiled entry and a function that removes the dir.
+ * Compiles `source` (relative to the project) and what it imports, with the project's compiler options,
+ * into `outDir`, as `npm run build` would into dist. Returns the path of the compiled entry.
  */
-export async function compileEntry(source: string): Promise<{ entry: string; remove: () => Promise<void> }> {
-  // `.build/` is not in the repository: a clean clone has none until something makes it.
-  await mkdir(join(ROOT, '.build'), { recursive: true });
-  const outDir = await mkdtemp(join(ROOT, '.build', 'e2e-'));
+export function compileTo(source: string, outDir: string): string {
   const path = join(ROOT, source);
   const config = ts.getParsedCommandLineOfConfigFile(
     join(ROOT, 'tsconfig.json'),
@@ -27,8 +23,18 @@ export async function compileEntry(source: string): Promise<{ entry: string; rem
     (diagnostic) => diagnostic.category === ts.DiagnosticCategory.Error,
   );
   if (errors.length > 0 || result.emitSkipped) fail(errors);
-  const entry = join(outDir, relative(ROOT, path)).replace(/\.ts$/, '.js');
-  return { entry, remove: () => rm(outDir, { recursive: true, force: true }) };
+  return join(outDir, relative(ROOT, path)).replace(/\.ts$/, '.js');
+}
+
+/**
+ * Compiles `source` into a fresh dir under `.build/` (inside the project, so that the compiled files find
+ * `node_modules`). Returns the compiled entry and a function that removes the dir.
+ */
+export async function compileEntry(source: string): Promise<{ entry: string; remove: () => Promise<void> }> {
+  // `.build/` is not in the repository: a clean clone has none until something makes it.
+  await mkdir(join(ROOT, '.build'), { recursive: true });
+  const outDir = await mkdtemp(join(ROOT, '.build', 'e2e-'));
+  return { entry: compileTo(source, outDir), remove: () => rm(outDir, { recursive: true, force: true }) };
 }
 
 function fail(diagnostics: readonly ts.Diagnostic[]): never {
