@@ -74,7 +74,14 @@ async function main(): Promise<void> {
   const counters = new Counters();
   const stop = new StopSignal();
   const verdictFailures: string[] = [];
-  let tickers: Ticker[] = [];
+  let restTickers: Ticker[] = [];
+  let socketTickers: Ticker[] = [];
+  const stopLoad = async (): Promise<void> => {
+    stop.stop();
+    // A socket watch in flight ends after a few more broadcasts: the REST traffic making them stops last.
+    await Promise.all([...socketTickers.map((ticker) => ticker.stop()), churn?.finish()]);
+    await Promise.all(restTickers.map((ticker) => ticker.stop()));
+  };
   let churn: SseChurn | undefined;
   try {
     const ready = await server.next('ready', 30_000);
@@ -102,18 +109,20 @@ async function main(): Promise<void> {
       stop,
     );
     churn.start();
-    tickers = [
-      ...startRestTraffic({ port: ready.port, base: BASE, channels: ready.stableChannels, ...LOAD }, churn, counters),
-      ...startSocketChurn(
-        {
-          socketPath: ready.socketPath,
-          channels: ready.stableChannels,
-          sessionsPerSecond: LOAD.socketSessionsPerSecond,
-          watchesPerSecond: LOAD.socketWatchesPerSecond,
-        },
-        counters,
-      ),
-    ];
+    restTickers = startRestTraffic(
+      { port: ready.port, base: BASE, channels: ready.stableChannels, ...LOAD },
+      churn,
+      counters,
+    );
+    socketTickers = startSocketChurn(
+      {
+        socketPath: ready.socketPath,
+        channels: ready.stableChannels,
+        sessionsPerSecond: LOAD.socketSessionsPerSecond,
+        watchesPerSecond: LOAD.socketWatchesPerSecond,
+      },
+      counters,
+    );
 
     const began = Date.now();
     const samples: ServerSample[] = [];
@@ -131,9 +140,7 @@ async function main(): Promise<void> {
       if (warm === undefined) warm = { ...sample, heapUsedBytes: (await server.sample(true)).heapUsedBytes };
     }
 
-    stop.stop();
-    await Promise.all(tickers.map((ticker) => ticker.stop()));
-    await churn.finish();
+    await stopLoad();
     const loadEnd = samples[samples.length - 1] as ServerSample;
 
     // Every client has left and every listener of the load was deleted: nothing may stay behind.
@@ -192,9 +199,7 @@ async function main(): Promise<void> {
   } catch (error) {
     verdictFailures.push(`the soak stopped: ${error instanceof Error ? error.message : String(error)}`);
   } finally {
-    stop.stop();
-    await Promise.all(tickers.map((ticker) => ticker.stop()));
-    await churn?.finish();
+    await stopLoad();
     restAgent.destroy();
     await server.stop();
   }

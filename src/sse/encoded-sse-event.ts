@@ -51,8 +51,19 @@ export class EncodedSseEvent {
 
   /** The frame as UTF-8, made once, so writing it to many sockets encodes it once. */
   get bytes(): Buffer {
-    return (this.utf8 ??= Buffer.from(this.frame, 'utf8'));
+    return (this.utf8 ??= ownUtf8(this.frame));
   }
+}
+
+/**
+ * `text` as UTF-8 in memory of its own. `Buffer.from` puts a small string in a slice of Node's shared
+ * 8 KiB pool, and one slice kept pins its whole slab: a frame is kept as long as a replay history holds
+ * its event (minutes), while the rest of the slab was short-lived writes.
+ */
+function ownUtf8(text: string): Buffer {
+  const bytes = Buffer.allocUnsafeSlow(Buffer.byteLength(text, 'utf8'));
+  bytes.write(text, 'utf8');
+  return bytes;
 }
 
 /**

@@ -36,8 +36,11 @@ function now(): number {
 export class InMemorySseHistory implements SseHistory {
   readonly options: ResolvedSseHistoryOptions;
   private readonly histories = new WeakMap<Connection, InMemoryListenerHistory>();
-  /** Histories holding events, for the sweep. */
-  private readonly holding = new Set<InMemoryListenerHistory>();
+  /**
+   * Histories holding events, for the sweep; weakly, so that the history of a listener removed meanwhile
+   * goes with its connection rather than when its events grow old.
+   */
+  private readonly holding = new Set<WeakRef<InMemoryListenerHistory>>();
   private sweepTimer: NodeJS.Timeout | undefined;
 
   constructor(options: SseHistoryOptions = {}) {
@@ -55,7 +58,7 @@ export class InMemorySseHistory implements SseHistory {
 
   /** @internal A history started holding events. */
   holds(history: InMemoryListenerHistory): void {
-    this.holding.add(history);
+    this.holding.add(history.weakRef);
     if (this.sweepTimer !== undefined) return;
     const interval = Math.min(this.options.maxAgeMilliseconds, MAX_SWEEP_INTERVAL_MS);
     this.sweepTimer = setInterval(() => this.sweep(), interval);
@@ -64,8 +67,9 @@ export class InMemorySseHistory implements SseHistory {
 
   private sweep(): void {
     const now = Date.now();
-    for (const history of this.holding) {
-      if (history.prune(now) === 0) this.holding.delete(history);
+    for (const ref of this.holding) {
+      const history = ref.deref();
+      if (history === undefined || history.prune(now) === 0) this.holding.delete(ref);
     }
     if (this.holding.size === 0) {
       clearInterval(this.sweepTimer);
@@ -78,6 +82,8 @@ export class InMemorySseHistory implements SseHistory {
 export class InMemoryListenerHistory implements ListenerHistory {
   /** The id of the last event delivered; 0 before the first. */
   lastId = 0;
+  /** @internal How the owner's sweep refers to it. */
+  readonly weakRef = new WeakRef(this);
   private events: EncodedSseEvent[] = [];
   private times: number[] = [];
   private head = 0;

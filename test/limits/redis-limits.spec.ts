@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterEach, describe, expect, it } from '@jest/globals';
 import {
   ChannelContainer,
   IdleListenerReaper,
@@ -22,20 +22,14 @@ import {
 import { startRestApp, type RestApp } from '../rest/support.js';
 import { exchangeRaw, tempSocketDir } from '../servers/socket/support.js';
 import { PausedSseClient } from './e2e/paused-sse-client.js';
-import { RedisServer, describeWithRedis } from '../redis/redis-server.js';
-import { Backends, uniquePrefix, until } from '../redis/support.js';
+import { describeWithRedis } from '../redis/redis-server.js';
+import { Backends, uniquePrefix, until, useRedisServer } from '../redis/support.js';
 import { debugLines, types } from './support.js';
 
 describeWithRedis('limits on Redis', () => {
-  let server: RedisServer;
+  const redisServer = useRedisServer();
   const backends = new Backends();
 
-  beforeAll(async () => {
-    server = await RedisServer.start();
-  });
-  afterAll(async () => {
-    await server.dispose();
-  });
   afterEach(async () => {
     setEricLogger();
     await backends.closeAll();
@@ -48,8 +42,8 @@ describeWithRedis('limits on Redis', () => {
   ): Promise<[RedisBackend, RedisBackend]> {
     const prefix = uniquePrefix();
     return [
-      await backends.connect(server.url, prefix, { limits, trackIdleListeners }),
-      await backends.connect(server.url, prefix, { limits, trackIdleListeners }),
+      await backends.connect(redisServer.url, prefix, { limits, trackIdleListeners }),
+      await backends.connect(redisServer.url, prefix, { limits, trackIdleListeners }),
     ];
   }
 
@@ -65,14 +59,14 @@ describeWithRedis('limits on Redis', () => {
   }
 
   it('refuses bad limits with InvalidConfigurationException naming them', async () => {
-    await expect(backends.connect(server.url, uniquePrefix(), { limits: { maxQueueSize: -1 } })).rejects.toThrow(
+    await expect(backends.connect(redisServer.url, uniquePrefix(), { limits: { maxQueueSize: -1 } })).rejects.toThrow(
       'limits.maxQueueSize must be an integer >= 0 (0: no limit), got -1',
     );
     await expect(
-      backends.connect(server.url, uniquePrefix(), { limits: { maxSize: 1 } as RedisBackendLimits }),
+      backends.connect(redisServer.url, uniquePrefix(), { limits: { maxSize: 1 } as RedisBackendLimits }),
     ).rejects.toThrow(InvalidConfigurationException);
     await expect(
-      backends.connect(server.url, uniquePrefix(), { trackIdleListeners: 'yes' as unknown as boolean }),
+      backends.connect(redisServer.url, uniquePrefix(), { trackIdleListeners: 'yes' as unknown as boolean }),
     ).rejects.toThrow('trackIdleListeners must be a boolean, got "yes"');
   });
 
@@ -319,7 +313,7 @@ describeWithRedis('limits on Redis', () => {
     });
 
     async function restApp(limits: EricSseLimitsOptions): Promise<RestApp> {
-      app = await startRestApp({ module: { redis: server.url, keyPrefix: uniquePrefix(), rest: {}, limits } });
+      app = await startRestApp({ module: { redis: redisServer.url, keyPrefix: uniquePrefix(), rest: {}, limits } });
       return app;
     }
 

@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterEach, describe, expect, it } from '@jest/globals';
 import {
   Controller,
   Get,
@@ -34,7 +34,7 @@ import {
 import { bootstrapError, createApp } from '../nest/support.js';
 import { RawSseClient } from '../streaming/support.js';
 import { RedisServer, describeWithRedis } from './redis-server.js';
-import { uniquePrefix } from './support.js';
+import { uniquePrefix, useRedisServer } from './support.js';
 
 /** The payloads `Echo` instances handled, whichever app ran them. */
 const handled: unknown[] = [];
@@ -80,15 +80,9 @@ async function clientNames(app: INestApplication): Promise<string[]> {
 }
 
 describeWithRedis('EricSseModule on Redis', () => {
-  let server: RedisServer;
+  const redisServer = useRedisServer();
   let apps: INestApplication[] = [];
 
-  beforeAll(async () => {
-    server = await RedisServer.start();
-  });
-  afterAll(async () => {
-    await server.dispose();
-  });
   afterEach(async () => {
     await Promise.all(apps.map((app) => app.close()));
     apps = [];
@@ -108,7 +102,7 @@ describeWithRedis('EricSseModule on Redis', () => {
   describe('options', () => {
     it('keeps channels, listeners and queues in Redis when redis is given', async () => {
       const prefix = uniquePrefix();
-      const created = await app({ redis: server.url, keyPrefix: prefix, channels: [{ id: 'news' }] });
+      const created = await app({ redis: redisServer.url, keyPrefix: prefix, channels: [{ id: 'news' }] });
       const repository = created.get(ERIC_SSE_CHANNEL_REPOSITORY);
       expect(repository).toBeInstanceOf(RedisChannelRepository);
       expect(created.get(ERIC_SSE_CONNECTIONS_FACTORY)).toBeInstanceOf(RedisConnectionsFactory);
@@ -123,7 +117,9 @@ describeWithRedis('EricSseModule on Redis', () => {
     it('takes redis from forRootAsync', async () => {
       const prefix = uniquePrefix();
       const created = await createApp({
-        imports: [EricSseModule.forRootAsync({ useFactory: async () => ({ redis: server.url, keyPrefix: prefix }) })],
+        imports: [
+          EricSseModule.forRootAsync({ useFactory: async () => ({ redis: redisServer.url, keyPrefix: prefix }) }),
+        ],
       });
       apps.push(created);
       expect(await created.get(ChannelContainer).listIds()).toEqual(['eric']);
@@ -155,7 +151,7 @@ describeWithRedis('EricSseModule on Redis', () => {
   });
 
   it('closes its Redis connections when the app closes', async () => {
-    const created = await app({ redis: server.url, keyPrefix: uniquePrefix() });
+    const created = await app({ redis: redisServer.url, keyPrefix: uniquePrefix() });
     expect(await clientNames(created)).toEqual(['eric-sse-commands', 'eric-sse-pubsub']);
     const { backend } = created.get<RedisChannelRepository>(ERIC_SSE_CHANNEL_REPOSITORY);
     await created.close();
@@ -167,7 +163,7 @@ describeWithRedis('EricSseModule on Redis', () => {
   describe('two instances in one process', () => {
     async function twoApps(): Promise<[INestApplication, INestApplication]> {
       const prefix = uniquePrefix();
-      const options = { redis: server.url, keyPrefix: prefix };
+      const options = { redis: redisServer.url, keyPrefix: prefix };
       const a = await app(options, { providers: [Echo], controllers: [StreamsController] });
       const b = await app(options, { providers: [Echo], controllers: [StreamsController] });
       return [a, b];
@@ -215,7 +211,7 @@ describeWithRedis('EricSseModule on Redis', () => {
     });
 
     it('answers 409 to a REST channel creation whose id another instance took', async () => {
-      const options = { redis: server.url, keyPrefix: uniquePrefix(), rest: {} };
+      const options = { redis: redisServer.url, keyPrefix: uniquePrefix(), rest: {} };
       const a = await app(options);
       const b = await app(options);
       await request(a.getHttpServer()).post('/eric-sse/channels').send({ id: 'taken' }).expect(201);
@@ -228,7 +224,7 @@ describeWithRedis('EricSseModule on Redis', () => {
     });
 
     it('lets instances start at once on the same configured channels', async () => {
-      const options = { redis: server.url, keyPrefix: uniquePrefix(), channels: [{ id: 'news' }, { id: 'more' }] };
+      const options = { redis: redisServer.url, keyPrefix: uniquePrefix(), channels: [{ id: 'news' }, { id: 'more' }] };
       const started = await Promise.all([1, 2, 3].map(() => app(options)));
       for (const one of started) expect(await one.get(ChannelContainer).listIds()).toEqual(['news', 'more', 'eric']);
     });

@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterEach, describe, expect, it } from '@jest/globals';
 import {
   DEFAULT_KEY_PREFIX,
   InvalidConfigurationException,
@@ -9,7 +9,7 @@ import {
   type RedisBackendOptions,
 } from '../../src/index.js';
 import { RedisServer, describeWithRedis } from './redis-server.js';
-import { Backends } from './support.js';
+import { Backends, useRedisServer } from './support.js';
 
 describe('resolveRedisBackendOptions', () => {
   it('takes a URL or ioredis options, with the default key prefix and listener registry', () => {
@@ -48,21 +48,15 @@ describe('resolveRedisBackendOptions', () => {
 });
 
 describeWithRedis('connectRedisBackend', () => {
-  let server: RedisServer;
+  const redisServer = useRedisServer();
   const backends = new Backends();
 
-  beforeAll(async () => {
-    server = await RedisServer.start();
-  });
-  afterAll(async () => {
-    await server.dispose();
-  });
   afterEach(async () => {
     await backends.closeAll();
   });
 
   it('uses two connections, whatever the number of channels and listeners', async () => {
-    const backend = await backends.connect(server.url, 'conn-count:');
+    const backend = await backends.connect(redisServer.url, 'conn-count:');
     for (let i = 0; i < 5; i++) {
       const channel = backend.channelRepository.create({});
       await backend.channelRepository.add(channel);
@@ -79,7 +73,7 @@ describeWithRedis('connectRedisBackend', () => {
   });
 
   it('closes cleanly, more than once', async () => {
-    const backend = await connectRedisBackend({ redis: server.url });
+    const backend = await connectRedisBackend({ redis: redisServer.url });
     expect(backend.keyPrefix).toBe('eric-sse:');
     await backend.close();
     await backend.close();

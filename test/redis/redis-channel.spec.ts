@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterEach, describe, expect, it } from '@jest/globals';
 import {
   InMemoryConnectionsFactory,
   InvalidChannelException,
@@ -19,8 +19,8 @@ import {
   type SSEEvent,
 } from '../../src/index.js';
 import { CommandMonitor } from './monitor.js';
-import { RedisServer, describeWithRedis } from './redis-server.js';
-import { Backends, uniquePrefix } from './support.js';
+import { describeWithRedis } from './redis-server.js';
+import { Backends, uniquePrefix, useRedisServer } from './support.js';
 
 /** Collects a stream's event names until it ends. */
 async function eventsOf(stream: AsyncIterable<SSEEvent>): Promise<string[]> {
@@ -30,18 +30,12 @@ async function eventsOf(stream: AsyncIterable<SSEEvent>): Promise<string[]> {
 }
 
 describeWithRedis('Redis channels', () => {
-  let server: RedisServer;
+  const redisServer = useRedisServer();
   const backends = new Backends();
   let a: RedisBackend;
   let b: RedisBackend;
   let prefix: string;
 
-  beforeAll(async () => {
-    server = await RedisServer.start();
-  });
-  afterAll(async () => {
-    await server.dispose();
-  });
   afterEach(async () => {
     await backends.closeAll();
   });
@@ -49,8 +43,8 @@ describeWithRedis('Redis channels', () => {
   /** Two processes' backends on one Redis and prefix. */
   async function twoProcesses(): Promise<void> {
     prefix = uniquePrefix();
-    a = await backends.connect(server.url, prefix);
-    b = await backends.connect(server.url, prefix);
+    a = await backends.connect(redisServer.url, prefix);
+    b = await backends.connect(redisServer.url, prefix);
   }
 
   async function channelOnA(data: Parameters<RedisBackend['channelRepository']['create']>[0] = {}) {
@@ -137,7 +131,7 @@ describeWithRedis('Redis channels', () => {
     it('keeps applications with different key prefixes apart', async () => {
       await twoProcesses();
       await channelOnA({ channelId: 'mine' });
-      const other = await backends.connect(server.url, uniquePrefix());
+      const other = await backends.connect(redisServer.url, uniquePrefix());
       expect(await other.channelRepository.listIds()).toEqual([]);
       expect(await other.channelRepository.load('mine')).toBeUndefined();
     });
@@ -211,7 +205,7 @@ describeWithRedis('Redis channels', () => {
       await expect(channel.registerListener(new Custom('c1'))).rejects.toThrow(RepositoryError);
       expect(await channel.listListenerIds()).toEqual([]);
       const registry = new ListenerRegistry().register('Custom', Custom);
-      const withCustom = await backends.connect(server.url, prefix, { listenerRegistry: registry });
+      const withCustom = await backends.connect(redisServer.url, prefix, { listenerRegistry: registry });
       const onCustom = await withCustom.channelRepository.loadOne(channel.id);
       await onCustom.registerListener(new Custom('c1'));
       await expect(channel.resolveConnection('c1')).rejects.toThrow(/Unknown listener type 'Custom'/);
@@ -319,7 +313,7 @@ describeWithRedis('Redis channels', () => {
       // The first run of a script on a connection sends the script itself (EVAL), later ones its hash.
       await channel.broadcast(new Message('warm-up'));
       await channel.dispatch(firstId, new Message('warm-up'));
-      const monitor = await CommandMonitor.start(server.url);
+      const monitor = await CommandMonitor.start(redisServer.url);
       try {
         await monitor.settle();
         monitor.reset();
@@ -371,7 +365,7 @@ describeWithRedis('Redis channels', () => {
     await onB.broadcast(new Message('for-all'));
     await backends.closeAll();
 
-    const restarted = await backends.connect(server.url, prefix);
+    const restarted = await backends.connect(redisServer.url, prefix);
     const loaded = await restarted.channelRepository.loadOne('durable');
     expect(loaded.retryTimeoutMilliseconds).toBe(3);
     expect(await loaded.listListenerIds()).toEqual([first.id, second.id]);

@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, expect, it } from '@jest/globals';
+import { afterEach, expect, it } from '@jest/globals';
 import {
   ChannelContainer,
   InvalidChannelException,
@@ -8,31 +8,25 @@ import {
   type RedisBackend,
   type SSEEvent,
 } from '../../src/index.js';
-import { RedisServer, describeWithRedis } from './redis-server.js';
-import { Backends, uniquePrefix } from './support.js';
+import { describeWithRedis } from './redis-server.js';
+import { Backends, uniquePrefix, useRedisServer } from './support.js';
 
 describeWithRedis('ChannelContainer over a RedisChannelRepository', () => {
-  let server: RedisServer;
+  const redisServer = useRedisServer();
   const backends = new Backends();
   let a: RedisBackend;
   let b: RedisBackend;
   let onA: ChannelContainer;
   let onB: ChannelContainer;
 
-  beforeAll(async () => {
-    server = await RedisServer.start();
-  });
-  afterAll(async () => {
-    await server.dispose();
-  });
   afterEach(async () => {
     await backends.closeAll();
   });
 
   async function twoProcesses(): Promise<void> {
     const prefix = uniquePrefix();
-    a = await backends.connect(server.url, prefix);
-    b = await backends.connect(server.url, prefix);
+    a = await backends.connect(redisServer.url, prefix);
+    b = await backends.connect(redisServer.url, prefix);
     onA = new ChannelContainer(a.channelRepository);
     onB = new ChannelContainer(b.channelRepository);
   }

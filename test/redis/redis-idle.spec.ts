@@ -1,27 +1,21 @@
-import { afterAll, afterEach, beforeAll, expect, it } from '@jest/globals';
+import { afterEach, expect, it } from '@jest/globals';
 import { Message, type SSEEvent } from '../../src/index.js';
 import { CommandMonitor } from './monitor.js';
-import { RedisServer, describeWithRedis } from './redis-server.js';
-import { Backends, uniquePrefix } from './support.js';
+import { describeWithRedis } from './redis-server.js';
+import { Backends, uniquePrefix, useRedisServer } from './support.js';
 
 describeWithRedis('idle streams on Redis', () => {
-  let server: RedisServer;
+  const redisServer = useRedisServer();
   const backends = new Backends();
 
-  beforeAll(async () => {
-    server = await RedisServer.start();
-  });
-  afterAll(async () => {
-    await server.dispose();
-  });
   afterEach(async () => {
     await backends.closeAll();
   });
 
   it('send no command while they wait, however long, and wake on the next message', async () => {
     const prefix = uniquePrefix();
-    const a = await backends.connect(server.url, prefix);
-    const b = await backends.connect(server.url, prefix);
+    const a = await backends.connect(redisServer.url, prefix);
+    const b = await backends.connect(redisServer.url, prefix);
     const channel = a.channelRepository.create({});
     await a.channelRepository.add(channel);
     const onB = await b.channelRepository.loadOne(channel.id);
@@ -31,7 +25,7 @@ describeWithRedis('idle streams on Redis', () => {
       return onB.messageStream(listener);
     });
     const firsts = streams.map((stream) => stream.next());
-    const monitor = await CommandMonitor.start(server.url);
+    const monitor = await CommandMonitor.start(redisServer.url);
     try {
       // Twenty streams waiting: their initial checks settle, then nothing at all goes to Redis.
       await new Promise((resolve) => setTimeout(resolve, 200));

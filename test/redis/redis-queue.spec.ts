@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, expect, it } from '@jest/globals';
+import { afterEach, expect, it } from '@jest/globals';
 import {
   InvalidConfigurationException,
   DataProcessingChannel,
@@ -14,8 +14,8 @@ import {
   type RedisBackend,
 } from '../../src/index.js';
 import { CommandMonitor } from './monitor.js';
-import { RedisServer, describeWithRedis } from './redis-server.js';
-import { Backends, uniquePrefix, until } from './support.js';
+import { describeWithRedis } from './redis-server.js';
+import { Backends, uniquePrefix, until, useRedisServer } from './support.js';
 
 /** Resolves when `queue.onReady` calls back. */
 function ready(queue: RedisQueue): Promise<void> {
@@ -23,17 +23,11 @@ function ready(queue: RedisQueue): Promise<void> {
 }
 
 describeWithRedis('RedisQueue', () => {
-  let server: RedisServer;
+  const redisServer = useRedisServer();
   const backends = new Backends();
   let a: RedisBackend;
   let b: RedisBackend;
 
-  beforeAll(async () => {
-    server = await RedisServer.start();
-  });
-  afterAll(async () => {
-    await server.dispose();
-  });
   afterEach(async () => {
     setEricLogger();
     await backends.closeAll();
@@ -41,8 +35,8 @@ describeWithRedis('RedisQueue', () => {
 
   async function twoProcesses(): Promise<void> {
     const prefix = uniquePrefix();
-    a = await backends.connect(server.url, prefix);
-    b = await backends.connect(server.url, prefix);
+    a = await backends.connect(redisServer.url, prefix);
+    b = await backends.connect(redisServer.url, prefix);
   }
 
   it('is FIFO and rejects pop on an empty queue with NoMessagesException', async () => {
@@ -177,7 +171,7 @@ describeWithRedis('RedisQueue', () => {
     // Each waits (an initial take finds its list empty), then one broadcast wakes them all.
     await Promise.all(queues.map((queue) => queue.pop().catch(() => undefined)));
     const woken = Promise.all(queues.map((queue) => new Promise<void>((resolve) => queue.onReady(resolve))));
-    const monitor = await CommandMonitor.start(server.url);
+    const monitor = await CommandMonitor.start(redisServer.url);
     try {
       await monitor.settle();
       monitor.reset();
@@ -207,7 +201,7 @@ describeWithRedis('RedisQueue', () => {
     await Promise.all(queues.map((queue) => queue.pop()));
     await channel.getConnection(idle.id).queue.pop();
     const woken = Promise.all(queues.map((queue) => new Promise<void>((resolve) => queue.onReady(resolve))));
-    const monitor = await CommandMonitor.start(server.url);
+    const monitor = await CommandMonitor.start(redisServer.url);
     try {
       await monitor.settle();
       monitor.reset();
@@ -251,7 +245,7 @@ describeWithRedis('RedisQueue', () => {
     await queue.pop();
     await queue.pop().catch(() => undefined);
     const woken = new Promise<void>((resolve) => queue.onReady(resolve));
-    const monitor = await CommandMonitor.start(server.url);
+    const monitor = await CommandMonitor.start(redisServer.url);
     try {
       await monitor.settle();
       monitor.reset();

@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterEach, describe, expect, it } from '@jest/globals';
 import {
   ConnectionRepository,
   InMemoryConnectionsFactory,
@@ -15,26 +15,20 @@ import {
   SSEChannelRepository,
   type RedisBackend,
 } from '../../src/index.js';
-import { RedisServer, describeWithRedis } from './redis-server.js';
-import { Backends, uniquePrefix } from './support.js';
+import { describeWithRedis } from './redis-server.js';
+import { Backends, uniquePrefix, useRedisServer } from './support.js';
 
 describeWithRedis('RedisStorage', () => {
-  let server: RedisServer;
+  const redisServer = useRedisServer();
   const backends = new Backends();
   let backend: RedisBackend;
 
-  beforeAll(async () => {
-    server = await RedisServer.start();
-  });
-  afterAll(async () => {
-    await server.dispose();
-  });
   afterEach(async () => {
     await backends.closeAll();
   });
 
   async function storage(namespace?: string): Promise<RedisStorage> {
-    backend = await backends.connect(server.url, uniquePrefix());
+    backend = await backends.connect(redisServer.url, uniquePrefix());
     return backend.storage(namespace);
   }
 
@@ -91,7 +85,7 @@ describeWithRedis('RedisStorage', () => {
   it('keeps namespaces and key prefixes apart', async () => {
     const kv = await storage('one');
     const other = backend.storage('two');
-    const elsewhere = (await backends.connect(server.url, uniquePrefix())).storage('one');
+    const elsewhere = (await backends.connect(redisServer.url, uniquePrefix())).storage('one');
     await kv.upsert('k', 'one');
     await other.upsert('k', 'two');
     await elsewhere.upsert('k', 'elsewhere');
@@ -125,13 +119,13 @@ describeWithRedis('RedisStorage', () => {
         );
         return new SSEChannelRepository(view('channels:'), connections, new InMemoryConnectionsFactory());
       };
-      const first = repositoriesOver(await backends.connect(server.url, prefix));
+      const first = repositoriesOver(await backends.connect(redisServer.url, prefix));
       const channel = new SSEChannel({ channelId: 'news', retryTimeoutMilliseconds: 7 });
       const listener = await channel.addListener();
       await channel.dispatch(listener.id, new Message('pending', { n: 1 }));
       await first.persist(channel);
 
-      const loaded = await repositoriesOver(await backends.connect(server.url, prefix)).loadOne('news');
+      const loaded = await repositoriesOver(await backends.connect(redisServer.url, prefix)).loadOne('news');
       expect(loaded.retryTimeoutMilliseconds).toBe(7);
       expect(loaded.getConnections().map((c) => c.listener.id)).toEqual([listener.id]);
       const queue = loaded.getConnection(listener.id).queue as InMemoryQueue;

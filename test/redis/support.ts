@@ -1,5 +1,24 @@
+import { afterAll, beforeAll } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import { connectRedisBackend, type RedisBackend, type RedisBackendOptions } from '../../src/index.js';
+import { RedisServer } from './redis-server.js';
+
+/** A throwaway redis-server for the tests of the calling `describe` block: started before them, stopped after. */
+export function useRedisServer(): { readonly url: string } {
+  let server: RedisServer | undefined;
+  beforeAll(async () => {
+    server = await RedisServer.start();
+  });
+  afterAll(async () => {
+    await server?.dispose();
+  });
+  return {
+    get url(): string {
+      if (server === undefined) throw new Error('redis-server is not started: read its url in a test or a hook');
+      return server.url;
+    },
+  };
+}
 
 /** A fresh key prefix per test, so that tests sharing one redis-server never see each other's keys. */
 export function uniquePrefix(): string {

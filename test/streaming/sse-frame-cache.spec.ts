@@ -27,6 +27,9 @@ describe('SseFrameCache', () => {
     expect({ hits: frames.hits, misses: frames.misses }).toEqual({ hits: 2, misses: 1 });
     expect(first.bytes).toEqual(Buffer.from(first.frame));
     expect(first.bytes).toBe(first.bytes);
+    // Its own memory, not a slice of Node's shared pool: a history keeping the event for minutes must not
+    // pin a whole pool slab for it.
+    expect(first.bytes.buffer.byteLength).toBe(first.bytes.length);
   });
 
   it('keeps one encoding per channel, since channel settings shape the frame', () => {
