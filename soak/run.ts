@@ -76,13 +76,13 @@ async function main(): Promise<void> {
   const verdictFailures: string[] = [];
   let restTickers: Ticker[] = [];
   let socketTickers: Ticker[] = [];
+  let churn: SseChurn | undefined;
   const stopLoad = async (): Promise<void> => {
     stop.stop();
     // A socket watch in flight ends after a few more broadcasts: the REST traffic making them stops last.
     await Promise.all([...socketTickers.map((ticker) => ticker.stop()), churn?.finish()]);
     await Promise.all(restTickers.map((ticker) => ticker.stop()));
   };
-  let churn: SseChurn | undefined;
   try {
     const ready = await server.next('ready', 30_000);
     const start = await server.sample(true);

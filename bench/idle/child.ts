@@ -1,13 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { killOnExit } from '../kill-on-exit.js';
 
 interface Report {
   kind: string;
 }
-
-const running = new Set<ChildProcess>();
-process.on('exit', () => {
-  for (const child of running) child.kill('SIGKILL');
-});
 
 /**
  * A child process of the idle suite, started through bash so that its open-files limit can be raised
@@ -28,7 +24,7 @@ export class IdleChild<Command, R extends Report> {
     this.child = spawn('bash', ['-c', script, process.execPath, modulePath], {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
-    running.add(this.child);
+    killOnExit(this.child);
     this.child.on('message', (report: R) => {
       this.inbox.push(report);
       this.wake?.();
@@ -39,7 +35,6 @@ export class IdleChild<Command, R extends Report> {
     });
     this.exited = new Promise((resolve) =>
       this.child.once('exit', (code, signal) => {
-        running.delete(this.child);
         this.ended ??= new Error(`${name} exited (code ${code}, signal ${signal})`);
         this.wake?.();
         resolve();

@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { killOnExit } from '../kill-on-exit.js';
 
 function findRedisServer(): string | undefined {
   const candidate = process.env.REDIS_SERVER ?? 'redis-server';
@@ -32,12 +33,6 @@ async function freePort(): Promise<number> {
     });
   });
 }
-
-/** Every redis-server still running, killed if this process exits first (a suite that failed to clean up). */
-const running = new Set<ChildProcess>();
-process.on('exit', () => {
-  for (const child of running) child.kill('SIGKILL');
-});
 
 export class RedisServer {
   private process: ChildProcess | undefined;
@@ -107,8 +102,7 @@ export class RedisServer {
       ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir, ...persistence],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
-    running.add(child);
-    child.once('exit', () => running.delete(child));
+    killOnExit(child);
     return new Promise((resolve, reject) => {
       let output = '';
       const onData = (chunk: Buffer): void => {
@@ -117,8 +111,8 @@ export class RedisServer {
           child.stdout?.off('data', onData);
           child.stdout?.resume();
           child.off('exit', onExit);
-          // Once ready, a server left running must not keep the test runner from exiting: the exit
-          // hook above ends it. (Not before: a caller may have nothing else keeping it alive.)
+          // Once ready, a server left running must not keep the test runner from exiting: killOnExit
+          // ends it. (Not before: a caller may have nothing else keeping it alive.)
           child.unref();
           (child.stdout as Socket | null)?.unref();
           (child.stderr as Socket | null)?.unref();

@@ -141,24 +141,24 @@ function notes(summaries: Summary[], settings: FanoutSettings, rounds: number, l
     if (problems.length > 0) lines.push(`- ⚠️ ${summary.setup.label}: ${problems.join('; ')}`);
   }
   const memory = summaries.find((s) => s.setup.name === 'memory');
-  for (const cross of summaries.filter((s) => s.setup.instances > 1)) {
-    if (memory === undefined) break;
-    // As everywhere in the bench: the median of the per-round ratios (the setups take turns within a round).
-    const ratio = medianRatio(
-      cross.rounds.map((m) => m.result.p99Ms),
-      memory.rounds.map((m) => m.result.p99Ms),
-    );
-    const comparison =
-      `${cross.setup.label}: cross-instance p99 ${ratio.toFixed(2)}× the in-memory p99 (median of the per-round ratios; medians ` +
-      `${cross.p99Ms.toFixed(1)} ms vs ${memory.p99Ms.toFixed(1)} ms)${cross.missing === 0 ? '' : ', but events were lost'}`;
-    if (load.intervalMs === 0) {
-      lines.push(`- ${comparison}; at equal load, see the paced table.`);
-    } else {
-      const met = ratio <= P99_TARGET_RATIO && cross.missing === 0;
-      lines.push(`- ${met ? '✅' : '❌'} target ≤ ${P99_TARGET_RATIO}×: ${comparison}`);
-    }
-  }
+  if (memory === undefined) return lines;
+  for (const cross of summaries.filter((s) => s.setup.instances > 1)) lines.push(comparisonLine(cross, memory, load));
   return lines;
+}
+
+/** How a setup of several instances compares with the app in memory: the p99 ratio, against the target when paced. */
+function comparisonLine(cross: Summary, memory: Summary, load: Load): string {
+  // As everywhere in the bench: the median of the per-round ratios (the setups take turns within a round).
+  const ratio = medianRatio(
+    cross.rounds.map((m) => m.result.p99Ms),
+    memory.rounds.map((m) => m.result.p99Ms),
+  );
+  const comparison =
+    `${cross.setup.label}: cross-instance p99 ${ratio.toFixed(2)}× the in-memory p99 (median of the per-round ratios; medians ` +
+    `${cross.p99Ms.toFixed(1)} ms vs ${memory.p99Ms.toFixed(1)} ms)${cross.missing === 0 ? '' : ', but events were lost'}`;
+  if (load.intervalMs === 0) return `- ${comparison}; at equal load, see the paced table.`;
+  const met = ratio <= P99_TARGET_RATIO && cross.missing === 0;
+  return `- ${met ? '✅' : '❌'} target ≤ ${P99_TARGET_RATIO}×: ${comparison}`;
 }
 
 function formatMs(ms: number): string {

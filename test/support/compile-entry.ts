@@ -34,7 +34,13 @@ export async function compileEntry(source: string): Promise<{ entry: string; rem
   // `.build/` is not in the repository: a clean clone has none until something makes it.
   await mkdir(join(ROOT, '.build'), { recursive: true });
   const outDir = await mkdtemp(join(ROOT, '.build', 'e2e-'));
-  return { entry: compileTo(source, outDir), remove: () => rm(outDir, { recursive: true, force: true }) };
+  const remove = () => rm(outDir, { recursive: true, force: true });
+  try {
+    return { entry: compileTo(source, outDir), remove };
+  } catch (error) {
+    await remove();
+    throw error;
+  }
 }
 
 function fail(diagnostics: readonly ts.Diagnostic[]): never {

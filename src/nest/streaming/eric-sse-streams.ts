@@ -7,7 +7,7 @@ import { ChannelContainer } from '../../servers/channel-container.js';
 import { keepAlive } from '../../sse/keep-alive.js';
 import { DEFAULT_MAX_BATCH_BYTES, ListenerPump } from '../../sse/listener-pump.js';
 import { SseFrameCache } from '../../sse/sse-frame-cache.js';
-import { lastEventIdOf, type SseHistory } from '../../sse/sse-history.js';
+import { lastEventIdOf, type ListenerHistory, type SseHistory } from '../../sse/sse-history.js';
 import { streamListenerToResponse, type SseResponseOptions } from '../../sse/sse-response.js';
 import {
   channelOrNotFound,
@@ -54,8 +54,7 @@ import { SubscriberSink } from './subscriber-sink.js';
 export class EricSseStreams implements BeforeApplicationShutdown {
   /** The encodings shared by every stream of this service; `hits` / `misses` show the reuse. */
   readonly frames = new SseFrameCache();
-  /** The listeners' event ids and replay histories. */
-  /** Undefined with the module option `history: false`: events go without ids and nothing is replayed. */
+  /** The listeners' event ids and replay histories; undefined with `history: false` (no ids, no replay). */
   readonly history: SseHistory | undefined;
   private readonly keepAliveMilliseconds: number;
   private readonly open = new Set<ListenerPump>();
@@ -208,8 +207,12 @@ export class EricSseStreams implements BeforeApplicationShutdown {
 
   /** A pump numbering its events with the listener's history. */
   private pumpFor(channel: AbstractChannel, connection: Connection, sink: SubscriberSink): ListenerPump {
-    const history = this.history?.forListener(channel, connection);
+    const history = this.historyOf(channel, connection);
     return new ListenerPump(channel, connection, sink, this.frames, DEFAULT_MAX_BATCH_BYTES, history);
+  }
+
+  private historyOf(channel: AbstractChannel, connection: Connection): ListenerHistory | undefined {
+    return this.history?.forListener(channel, connection);
   }
 
   /** Beats `sink` every `keepAliveMilliseconds` (not at all when 0) until the returned function is called. */
@@ -265,7 +268,7 @@ export class EricSseStreams implements BeforeApplicationShutdown {
       {
         ...options,
         keepAliveMilliseconds: options?.keepAliveMilliseconds ?? this.keepAliveMilliseconds,
-        history: this.history?.forListener(channel, connection),
+        history: this.historyOf(channel, connection),
         lastEventId: lastEventIdOf(req),
       },
     );
@@ -302,7 +305,7 @@ export class EricSseStreams implements BeforeApplicationShutdown {
         {
           ...options,
           keepAliveMilliseconds: options?.keepAliveMilliseconds ?? this.keepAliveMilliseconds,
-          history: this.history?.forListener(channel, connection),
+          history: this.historyOf(channel, connection),
         },
       );
     } finally {

@@ -1,14 +1,9 @@
 import { fork, type ChildProcess } from 'node:child_process';
+import { killOnExit } from '../../../bench/kill-on-exit.js';
 import type { InstanceCommand, InstanceReport } from './protocol.js';
 
 const START_TIMEOUT_MS = 30_000;
 const EXIT_TIMEOUT_MS = 10_000;
-
-/** Every instance still running, killed if the test process exits first. */
-const running = new Set<ChildProcess>();
-process.on('exit', () => {
-  for (const child of running) child.kill('SIGKILL');
-});
 
 /** One application instance in its own process. */
 export class AppInstance {
@@ -44,8 +39,7 @@ export class AppInstance {
       env: { PATH: process.env.PATH, INSTANCE_LOGS: process.env.INSTANCE_LOGS, ...env },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
-    running.add(child);
-    child.once('exit', () => running.delete(child));
+    killOnExit(child);
     return new Promise((resolve, reject) => {
       const timer = setTimeout(
         () => reject(new Error(`${name} did not start within ${START_TIMEOUT_MS} ms`)),

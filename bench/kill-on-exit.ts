@@ -1,0 +1,13 @@
+import type { ChildProcess } from 'node:child_process';
+
+/** Children still running, killed if this process exits first (a run or suite that failed to clean up). */
+const running = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
+/** Kills `child` with this process if it is still running then. */
+export function killOnExit(child: ChildProcess): void {
+  running.add(child);
+  child.once('exit', () => running.delete(child));
+}
