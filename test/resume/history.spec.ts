@@ -216,6 +216,7 @@ describe('module options history and keepAliveMilliseconds', () => {
   it.each([
     ['history not an object', { history: 5 }, 'history must be false or an object, got 5'],
     ['history an array', { history: [] }, 'history must be false or an object, got []'],
+    ['history true', { history: true }, 'history must be false or an object, got true'],
     [
       'an unknown history setting',
       { history: { size: 1 } },
