@@ -4,6 +4,7 @@ import { InvalidListenerException, NoMessagesException, TooManyListenersExceptio
 import { assertPayloadFits, resolveBound, type ChannelLimits } from './limits.js';
 import { MessageQueueListener } from './listener.js';
 import { Message, type MessageContract } from './message.js';
+import { ownedStream } from './owned-stream.js';
 import { InMemoryQueue, popAny, popOrUndefined, type Queue } from './queue.js';
 import { queuesFullException } from './queue-full.js';
 import { RESOLVED } from './resolved.js';
@@ -228,13 +229,20 @@ export abstract class AbstractChannel<Adapted = unknown> {
     return this.streamConnection(connection, false);
   }
 
-  /** Adds a listener, starts it and streams it; the listener is removed when the stream ends. */
-  watch(): AsyncGenerator<Adapted, void, undefined> {
-    return this.streamConnection(async () => {
-      const listener = await this.addListener();
-      listener.start();
-      return this.getConnection(listener.id);
-    }, true);
+  /**
+   * Adds a listener and starts it now, then returns its stream: what is sent to the channel from the
+   * moment this resolves is in the stream, read or not. The listener is removed when the stream ends,
+   * is returned (`break`, `return()`), or is thrown into, even before its first read.
+   */
+  async watch(): Promise<AsyncGenerator<Adapted, void, undefined>> {
+    const listener = await this.addListener();
+    listener.start();
+    const stream = this.streamConnection(this.getConnection(listener.id), true);
+    return ownedStream(stream, () => this.removeIfPresent(listener.id));
+  }
+
+  private async removeIfPresent(listenerId: string): Promise<void> {
+    if (this.hasListener(listenerId)) await this.removeListener(listenerId);
   }
 
   private async *errorStream(text: string): AsyncGenerator<Adapted, void, undefined> {
@@ -242,10 +250,9 @@ export abstract class AbstractChannel<Adapted = unknown> {
   }
 
   private async *streamConnection(
-    source: Connection | (() => Promise<Connection>),
+    connection: Connection,
     removeWhenDone: boolean,
   ): AsyncGenerator<Adapted, void, undefined> {
-    const connection = typeof source === 'function' ? await source() : source;
     const { listener, queue } = connection;
     const delayMs = this.streamDelaySeconds * 1000;
     // One wake-up function per stream, shared by queue readiness, stop and the delay timer, so that a
@@ -290,7 +297,7 @@ export abstract class AbstractChannel<Adapted = unknown> {
     } finally {
       cancelStop();
       // A watch listener belongs to this one stream: when the consumer leaves, nothing else can use it.
-      if (removeWhenDone && this.hasListener(listener.id)) await this.removeListener(listener.id);
+      if (removeWhenDone) await this.removeIfPresent(listener.id);
     }
   }
 }

@@ -251,6 +251,13 @@ export class RedisListenerHistory implements ListenerHistory {
     return this.owner.record(this, events);
   }
 
+  async lastId(): Promise<number> {
+    const last = await redisCall(`read the last SSE event id of listener ${this.listenerId}`, () =>
+      this.owner.backend.client.get(this.eventIdKey),
+    );
+    return last === null ? 0 : Number(last);
+  }
+
   async replay(lastEventId: number): Promise<HistoryReplay | undefined> {
     const reply = (await this.owner.replay(this, lastEventId)) as [number, string[]] | null;
     if (reply === null) return undefined;

@@ -67,6 +67,21 @@ function ownUtf8(text: string): Buffer {
 }
 
 /**
+ * An event of nothing but the `id:` line a stream puts before it: it sets the client's last event id
+ * and dispatches nothing (an event without data is not fired). Sinks that hand out fields rather than
+ * bytes recognize it by identity.
+ */
+export const ID_ONLY_SSE_EVENT: EncodedSseEvent = Object.freeze(
+  Object.assign(Object.create(EncodedSseEvent.prototype) as EncodedSseEvent, {
+    event: undefined,
+    retry: undefined,
+    data: '',
+    frame: '\n',
+    utf8: Buffer.from('\n'),
+  }),
+);
+
+/**
  * The SSE fields of a message streamed from `channel`. When the channel adapts messages to
  * `{ event, data, retry? }` (as `SSEChannel` does), those are used; otherwise the event type is the
  * message type and the data is whatever `adapt` returns. The `id` is not the message's: streams number

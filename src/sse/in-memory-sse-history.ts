@@ -78,10 +78,10 @@ export class InMemorySseHistory implements SseHistory {
   }
 }
 
-/** One listener's ids and the events it was sent, oldest first (`events[head]` has id `lastId - held + 1`). */
+/** One listener's ids and the events it was sent, oldest first (`events[head]` has id `lastId() - size + 1`). */
 export class InMemoryListenerHistory implements ListenerHistory {
   /** The id of the last event delivered; 0 before the first. */
-  lastId = 0;
+  private last = 0;
   /** @internal How the owner's sweep refers to it. */
   readonly weakRef = new WeakRef(this);
   private events: EncodedSseEvent[] = [];
@@ -99,7 +99,7 @@ export class InMemoryListenerHistory implements ListenerHistory {
   }
 
   recordNow(event: EncodedSseEvent): number {
-    const id = ++this.lastId;
+    const id = ++this.last;
     const { maxEvents } = this.options;
     if (maxEvents === 0) return id;
     if (this.size === 0) this.owner.holds(this);
@@ -109,17 +109,21 @@ export class InMemoryListenerHistory implements ListenerHistory {
     return id;
   }
 
+  lastId(): number {
+    return this.last;
+  }
+
   record(events: readonly EncodedSseEvent[]): number {
-    const first = this.lastId + 1;
+    const first = this.last + 1;
     for (const event of events) this.recordNow(event);
     return first;
   }
 
   replay(lastEventId: number): HistoryReplay | undefined {
-    if (lastEventId > this.lastId) return undefined;
+    if (lastEventId > this.last) return undefined;
     this.prune(Date.now());
     const held = this.size;
-    const firstHeld = this.lastId - held + 1;
+    const firstHeld = this.last - held + 1;
     const firstId = Math.max(firstHeld, lastEventId + 1);
     const from = this.head + (firstId - firstHeld);
     return { events: this.events.slice(from), firstId, gap: firstId > lastEventId + 1 };

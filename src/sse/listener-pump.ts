@@ -3,9 +3,9 @@ import type { Connection } from '../core/connection.js';
 import { NoMessagesException } from '../core/errors.js';
 import { getEricLogger } from '../core/logger.js';
 import type { MessageContract } from '../core/message.js';
-import type { EncodedSseEvent } from './encoded-sse-event.js';
+import { ID_ONLY_SSE_EVENT, type EncodedSseEvent } from './encoded-sse-event.js';
 import type { SseFrameCache } from './sse-frame-cache.js';
-import { historyGapEvent, type HistoryReplay, type ListenerHistory } from './sse-history.js';
+import { historyGapEvent, resumePointOf, type HistoryReplay, type ListenerHistory } from './sse-history.js';
 
 /** Where a `ListenerPump` delivers: an HTTP response, an Observable subscriber... */
 export interface SseSink {
@@ -39,6 +39,19 @@ interface NumberedBatch {
 
 /** How much a pump takes from a queue in one turn of the event loop before letting others run. */
 export const DEFAULT_MAX_BATCH_BYTES = 64 * 1024;
+
+/** What makes a `ListenerPump`. */
+export interface ListenerPumpOptions {
+  channel: AbstractChannel;
+  connection: Connection;
+  sink: SseSink;
+  /** The encodings shared by the streams of the caller. */
+  frames: SseFrameCache;
+  /** How much it takes from the queue in one turn of the event loop. Default `DEFAULT_MAX_BATCH_BYTES`. */
+  maxBatchBytes?: number;
+  /** Numbers events and keeps them for replay; without it events have no id. */
+  history?: ListenerHistory;
+}
 
 const IDLE = 0;
 const STREAMING = 1;
@@ -91,21 +104,32 @@ export class ListenerPump {
     this.run();
   };
 
-  constructor(
-    private readonly channel: AbstractChannel,
-    readonly connection: Connection,
-    private readonly sink: SseSink,
-    private readonly frames: SseFrameCache,
-    private readonly maxBatchBytes = DEFAULT_MAX_BATCH_BYTES,
-    private readonly history?: ListenerHistory,
-  ) {
-    this.delayMs = channel.streamDelaySeconds * 1000;
+  private readonly channel: AbstractChannel;
+  readonly connection: Connection;
+  private readonly sink: SseSink;
+  private readonly frames: SseFrameCache;
+  private readonly maxBatchBytes: number;
+  private readonly history: ListenerHistory | undefined;
+
+  constructor(options: ListenerPumpOptions) {
+    this.channel = options.channel;
+    this.connection = options.connection;
+    this.sink = options.sink;
+    this.frames = options.frames;
+    this.maxBatchBytes = options.maxBatchBytes ?? DEFAULT_MAX_BATCH_BYTES;
+    this.history = options.history;
+    this.delayMs = this.channel.streamDelaySeconds * 1000;
   }
 
   /**
-   * Starts the listener and delivers its messages, those queued while nobody streamed it first. With a
-   * history and `lastEventId`, what the history holds after that id goes before them (preceded by the
-   * `MESSAGE_TYPE_HISTORY_GAP` event when some of it is gone); an id the history does not know is ignored.
+   * Starts the listener and delivers its messages, those queued while nobody streamed it first.
+   *
+   * With a history, the stream first gives the client a resume point: what the history holds after
+   * `lastEventId` (preceded by the `MESSAGE_TYPE_HISTORY_GAP` event when some of it is gone), or, when
+   * there is nothing to replay (no id, an id the history does not know, or nothing since), an event with
+   * only an `id:` line, the listener's last id. That event sets the client's last event id without
+   * dispatching anything (an `EventSource` ignores an event without data), so a client whose connection
+   * drops before its first message still resumes from there and misses nothing.
    */
   start(lastEventId?: number): void {
     if (this.state !== IDLE) return;
@@ -113,19 +137,20 @@ export class ListenerPump {
     const { listener } = this.connection;
     listener.start();
     this.cancelStop = listener.onStop(this.stopped);
-    if (lastEventId !== undefined && this.history !== undefined) {
-      let replay: ReturnType<ListenerHistory['replay']>;
+    const history = this.history;
+    if (history !== undefined) {
+      let opening: HistoryReplay | Promise<HistoryReplay>;
       try {
-        replay = this.history.replay(lastEventId);
+        opening = resumePointOf(history, lastEventId);
       } catch (error) {
         return this.failWith(error);
       }
-      if (replay instanceof Promise) {
+      if (opening instanceof Promise) {
         this.busy = true;
-        replay.then(
-          (held) => {
+        opening.then(
+          (replay) => {
             this.busy = false;
-            if (this.state === STREAMING && this.sendReplay(lastEventId, held)) this.run();
+            if (this.state === STREAMING && this.sendReplay(lastEventId, replay)) this.run();
           },
           (error: unknown) => {
             this.busy = false;
@@ -134,20 +159,19 @@ export class ListenerPump {
         );
         return;
       }
-      if (!this.sendReplay(lastEventId, replay)) return;
+      if (!this.sendReplay(lastEventId, opening)) return;
     }
     this.schedule();
   }
 
-  /** Writes a replay as the first batch; false when the stream failed. */
-  private sendReplay(lastEventId: number, replay: HistoryReplay | undefined): boolean {
-    if (replay === undefined) return true;
-    this.position = lastEventId;
+  /** Writes the resume point as the first batch; false when the stream failed. */
+  private sendReplay(lastEventId: number | undefined, replay: HistoryReplay): boolean {
     const { events, firstId, gap } = replay;
-    if (!gap && events.length === 0) return true;
+    this.position = firstId - 1;
     try {
-      if (gap) this.sink.write(historyGapEvent(lastEventId, firstId), (this.position = firstId - 1));
+      if (gap) this.sink.write(historyGapEvent(lastEventId ?? 0, firstId), this.position);
       for (let i = 0; i < events.length; i++) this.sink.write(events[i], (this.position = firstId + i));
+      if (!gap && events.length === 0) this.sink.write(ID_ONLY_SSE_EVENT, this.position);
       if (!this.sink.flush()) this.paused = true;
     } catch (error) {
       this.failWith(error);

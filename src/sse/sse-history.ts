@@ -59,6 +59,31 @@ export interface ListenerHistory {
    * starts as if no id had been sent.
    */
   replay(lastEventId: number): HistoryReplay | undefined | Promise<HistoryReplay | undefined>;
+  /** The id of the last event this listener was given; 0 before the first. */
+  lastId(): number | Promise<number>;
+}
+
+/**
+ * Where a stream starting now resumes: the replay after `lastEventId` when the history knows that id,
+ * else nothing to replay, from the listener's last id (a stream without an id starts from there).
+ */
+export function resumePointOf(
+  history: ListenerHistory,
+  lastEventId: number | undefined,
+): HistoryReplay | Promise<HistoryReplay> {
+  const replay = lastEventId === undefined ? undefined : history.replay(lastEventId);
+  if (replay instanceof Promise) return replay.then((held) => held ?? fromLastId(history));
+  return replay ?? fromLastId(history);
+}
+
+function fromLastId(history: ListenerHistory): HistoryReplay | Promise<HistoryReplay> {
+  const last = history.lastId();
+  if (last instanceof Promise) return last.then(nothingAfter);
+  return nothingAfter(last);
+}
+
+function nothingAfter(lastId: number): HistoryReplay {
+  return { events: [], firstId: lastId + 1, gap: false };
 }
 
 /** Where listeners' event ids and replay histories are kept: in this process, or in Redis for every instance. */

@@ -424,18 +424,18 @@ describe('messageStream with streamDelaySeconds', () => {
 });
 
 describe('watch', () => {
-  it('adds a started listener and streams it', async () => {
+  it('adds a started listener before it resolves, and streams it', async () => {
     const channel = new TextChannel();
     const existing = await channel.addListener();
-    const stream = channel.watch();
-    const first = track(stream.next());
-    await nextTurn();
-    expect(first.settled()).toBe(false);
+    const stream = await channel.watch();
     const connections = channel.getConnections();
     expect(connections).toHaveLength(2);
     const watcher = connections[1].listener;
     expect(watcher).not.toBe(existing);
     expect(watcher.isRunning()).toBe(true);
+    const first = track(stream.next());
+    await nextTurn();
+    expect(first.settled()).toBe(false);
 
     await channel.broadcast(new Message('news', 'x'));
     expect((await first.promise).value).toBe('news:"x"');
@@ -445,26 +445,62 @@ describe('watch', () => {
     expect((await stream.next()).done).toBe(true);
   });
 
+  it('keeps what is broadcast between watch() and the first read', async () => {
+    const channel = new TextChannel();
+    const stream = await channel.watch();
+    await channel.broadcast(new Message('early', 1));
+    await channel.broadcast(new Message('later', 2));
+    expect((await stream.next()).value).toBe('early:1');
+    expect((await stream.next()).value).toBe('later:2');
+    await stream.return(undefined);
+  });
+
   it('removes its listener when the consumer leaves the stream', async () => {
     const channel = new TextChannel();
-    const stream = channel.watch();
-    const first = stream.next();
-    await nextTurn();
+    const stream = await channel.watch();
     const watcher = channel.getConnections()[0].listener;
     await channel.dispatch(watcher.id, new Message('only'));
-    expect((await first).value).toBe('only');
+    expect((await stream.next()).value).toBe('only');
     await stream.return(undefined);
     expect(channel.hasListener(watcher.id)).toBe(false);
     expect(watcher.isRunning()).toBe(false);
   });
 
+  it('removes its listener when the stream is returned before its first read', async () => {
+    const channel = new TextChannel();
+    const stream = await channel.watch();
+    const watcher = channel.getConnections()[0].listener;
+    await stream.return(undefined);
+    expect(channel.hasListener(watcher.id)).toBe(false);
+    expect(watcher.isRunning()).toBe(false);
+    expect((await stream.next()).done).toBe(true);
+  });
+
+  it('removes its listener when an error is thrown into the stream', async () => {
+    const channel = new TextChannel();
+    const stream = await channel.watch();
+    await expect(stream.throw(new Error('consumer gave up'))).rejects.toThrow('consumer gave up');
+    expect(channel.getConnections()).toHaveLength(0);
+  });
+
   it('removes its listener when it is stopped', async () => {
     const channel = new TextChannel();
-    const stream = channel.watch();
+    const stream = await channel.watch();
     const ended = stream.next();
     await nextTurn();
     channel.getConnections()[0].listener.stop();
     expect((await ended).done).toBe(true);
+    expect(channel.getConnections()).toHaveLength(0);
+  });
+
+  it('is iterable with for await, and leaving the loop removes the listener', async () => {
+    const channel = new TextChannel();
+    const stream = await channel.watch();
+    await channel.broadcast(new Message('a'));
+    for await (const event of stream) {
+      expect(event).toBe('a');
+      break;
+    }
     expect(channel.getConnections()).toHaveLength(0);
   });
 });

@@ -53,7 +53,7 @@ describe('maxListeners', () => {
   it('a watch past the maximum fails before adding anything', async () => {
     const channel = new SSEChannel({ maxListeners: 1 });
     await channel.addListener();
-    await expect(channel.watch().next()).rejects.toThrow(TooManyListenersException);
+    await expect(channel.watch()).rejects.toThrow(TooManyListenersException);
     expect((await channel.listListenerIds()).length).toBe(1);
   });
 

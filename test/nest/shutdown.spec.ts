@@ -23,7 +23,7 @@ class WatchController {
   async watch(@Res() res: import('node:http').ServerResponse): Promise<void> {
     res.writeHead(200, { 'content-type': 'text/event-stream' });
     res.write(': open\n\n');
-    for await (const event of this.channels.get('news').watch()) res.write(`data: ${JSON.stringify(event)}\n\n`);
+    for await (const event of await this.channels.get('news').watch()) res.write(`data: ${JSON.stringify(event)}\n\n`);
     res.end();
   }
 }
@@ -63,7 +63,7 @@ describe('shutdown', () => {
 
     const container = app.get(ChannelContainer);
     const news = container.get('news');
-    const inProcess = news.watch();
+    const inProcess = await news.watch();
     const inProcessDone = (async () => {
       const events: string[] = [];
       for await (const event of inProcess) events.push((event as { event: string }).event);

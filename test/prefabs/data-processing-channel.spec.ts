@@ -433,11 +433,9 @@ describe('DataProcessingChannel as a plain channel', () => {
 
   it('streams through watch', async () => {
     const channel = new DataProcessingChannel({ maxWorkers: 1 });
-    const stream = channel.watch();
-    const first = stream.next();
-    await turn();
+    const stream = await channel.watch();
     await channel.broadcast(new Message('news', 1));
-    expect((await first).value).toEqual({ event: 'news', data: 1 });
+    expect((await stream.next()).value).toEqual({ event: 'news', data: 1 });
     await stream.return();
   });
 

@@ -5,12 +5,15 @@ import {
   Injectable,
   NotFoundException,
   Param,
+  Req,
+  Res,
   Sse,
   type INestApplication,
   type MessageEvent,
 } from '@nestjs/common';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { firstValueFrom, type Observable } from 'rxjs';
+import { filter, firstValueFrom, type Observable } from 'rxjs';
 import request from 'supertest';
 import {
   ChannelContainer,
@@ -62,11 +65,20 @@ class StreamsController {
     return this.streams.events(c, l);
   }
 
+  /** The README's fast path, written without `return`: pipe answers its errors itself. */
+  @Get('pipe/:c/:l')
+  pipe(@Param('c') c: string, @Param('l') l: string, @Req() req: IncomingMessage, @Res() res: ServerResponse): void {
+    void this.streams.pipe(req, res, c, l);
+  }
+
   @Get('ping')
   ping(): string {
     return 'pong';
   }
 }
+
+/** A message event, not a stream's resume point (an event with only an id). */
+const isMessage = (event: MessageEvent): boolean => event.type !== undefined;
 
 /** Names of the eric-sse connections Redis has, whichever app they belong to. */
 async function clientNames(app: INestApplication): Promise<string[]> {
@@ -186,11 +198,17 @@ describeWithRedis('EricSseModule on Redis', () => {
       await expect(streams.openEvents('nope', listener.id)).rejects.toBeInstanceOf(NotFoundException);
       await expect(firstValueFrom(streams.events('nope', 'x'))).rejects.toBeInstanceOf(NotFoundException);
       const second = await channel.addListener();
-      const viaEvents = firstValueFrom(streams.events('eric', second.id));
+      const viaEvents = firstValueFrom(streams.events('eric', second.id).pipe(filter(isMessage)));
       await channel.dispatch(second.id, new Message('second', 2));
       expect(await viaEvents).toMatchObject({ type: 'second', data: '2' });
-      const missing = await RawSseClient.open(`${base}/open/eric/nope`);
-      expect(missing.status).toBe(404);
+      for (const path of ['open/eric/nope', 'open/nope/x', 'pipe/eric/nope', 'pipe/nope/x']) {
+        const missing = await fetch(`${base}/${path}`);
+        expect({ path, status: missing.status }).toEqual({ path, status: 404 });
+        expect(missing.headers.get('content-type')).toMatch(/^application\/json/);
+        expect(await missing.json()).toMatchObject({ statusCode: 404, error: expect.stringMatching(/^Invalid/) });
+      }
+      // The app is still up after a made-up id on the fast path.
+      expect(await (await fetch(`${base}/ping`)).text()).toBe('pong');
     });
 
     it('watches (watchEvents and openWatchEvents) a channel another instance made', async () => {
@@ -199,13 +217,17 @@ describeWithRedis('EricSseModule on Redis', () => {
       const fresh = a.get<RedisChannelRepository>(ERIC_SSE_CHANNEL_REPOSITORY).create({ channelId: 'made-on-a' });
       await a.get(ChannelContainer).add(fresh);
       expect(b.get(ChannelContainer).has('made-on-a')).toBe(false);
-      const watched = firstValueFrom(streams.watchEvents('made-on-a'));
-      const opened = firstValueFrom(await streams.openWatchEvents('made-on-a'));
-      // The watch listeners are added asynchronously: broadcast once both are registered.
-      while ((await fresh.listListenerIds()).length < 2) await new Promise((resolve) => setTimeout(resolve, 5));
+      // openWatchEvents registers its listener before it resolves: a broadcast right after reaches it.
+      const opened = firstValueFrom((await streams.openWatchEvents('made-on-a')).pipe(filter(isMessage)));
+      expect(await fresh.listListenerIds()).toHaveLength(1);
+      await fresh.broadcast(new Message('seen', 'by both'));
+      expect(await opened).toMatchObject({ type: 'seen', data: 'by both' });
+      expect(await fresh.listListenerIds()).toEqual([]); // removed when firstValueFrom unsubscribed
+      const watched = firstValueFrom(streams.watchEvents('made-on-a').pipe(filter(isMessage)));
+      // watchEvents adds its listener on subscription, asynchronously on a channel held elsewhere.
+      while ((await fresh.listListenerIds()).length < 1) await new Promise((resolve) => setTimeout(resolve, 5));
       await fresh.broadcast(new Message('seen', 'by both'));
       expect(await watched).toMatchObject({ type: 'seen', data: 'by both' });
-      expect(await opened).toMatchObject({ type: 'seen', data: 'by both' });
       await expect(streams.openWatchEvents('nope')).rejects.toBeInstanceOf(NotFoundException);
       await expect(firstValueFrom(streams.watchEvents('nope'))).rejects.toBeInstanceOf(NotFoundException);
     });

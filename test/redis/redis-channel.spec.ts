@@ -183,6 +183,21 @@ describeWithRedis('Redis channels', () => {
       expect(channel.getConnections().map((c) => c.listener.id)).toEqual(ids.slice(0, 2));
     });
 
+    it('a watch is registered in Redis before watch() resolves: a broadcast from another process made before the first read reaches it, and leaving removes it', async () => {
+      await twoProcesses();
+      const channel = await channelOnA();
+      const stream = await channel.watch();
+      const onB = await b.channelRepository.loadOne(channel.id);
+      const [watcherId] = await onB.listListenerIds();
+      expect(watcherId).toBeDefined();
+      await onB.broadcast(new Message('early', 1));
+      await onB.dispatch(watcherId, new Message('direct', 2));
+      expect((await stream.next()).value).toMatchObject({ event: 'early', data: 1 });
+      expect((await stream.next()).value).toMatchObject({ event: 'direct', data: 2 });
+      await stream.return(undefined);
+      expect(await onB.listListenerIds()).toEqual([]);
+    });
+
     it('are resolved in another process as the class they were stored as', async () => {
       await twoProcesses();
       const channel = await channelOnA({ kind: 'SimpleDistributedApplicationChannel' });

@@ -35,7 +35,7 @@ describe('InMemorySseHistory', () => {
     expect(mine.recordNow(event(1))).toBe(1);
     expect(mine.record([event(2), event(3)])).toBe(2);
     expect(history.forListener(channel, other).recordNow(event(1))).toBe(1);
-    expect(mine.lastId).toBe(3);
+    expect(mine.lastId()).toBe(3);
   });
 
   it('replays what follows an id: nothing after the last one, undefined for an id it never gave', async () => {

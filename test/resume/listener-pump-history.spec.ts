@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import {
   EncodedSseEvent,
+  ID_ONLY_SSE_EVENT,
   InMemorySseHistory,
   ListenerPump,
   Message,
@@ -9,7 +10,6 @@ import {
   SSEChannel,
   SseFrameCache,
   setEricLogger,
-  DEFAULT_MAX_BATCH_BYTES,
   InMemoryQueue,
   MAX_BATCHES_BEING_NUMBERED,
   type HistoryReplay,
@@ -26,17 +26,23 @@ type Deferred<T> = ReturnType<typeof deferred<T>>;
 /** Keeps what it is written: `[event type, id]` per event. */
 class IdSink implements SseSink {
   readonly written: [string | undefined, string | undefined][] = [];
+  /** The ids of the id-only events (resume points) written, apart from the events. */
+  readonly resumePoints: string[] = [];
   readonly batches: number[] = [];
   failure: unknown;
   private batch = 0;
   private waiters: (() => void)[] = [];
 
   write(event: EncodedSseEvent, id: SseEventId | undefined): void {
+    if (event === ID_ONLY_SSE_EVENT) {
+      this.resumePoints.push(String(id));
+      return;
+    }
     this.written.push([event.event, id === undefined ? undefined : String(id)]);
     this.batch++;
   }
   flush(): boolean {
-    this.batches.push(this.batch);
+    if (this.batch > 0) this.batches.push(this.batch);
     this.batch = 0;
     for (const wake of this.waiters.splice(0)) wake();
     return true;
@@ -66,6 +72,13 @@ class RemoteHistory implements ListenerHistory {
     return answer.promise;
   }
 
+  /** What `lastId` answers: the last id the test numbered. */
+  last = 0;
+
+  lastId(): number {
+    return this.last;
+  }
+
   replay(after: number): Promise<HistoryReplay | undefined> {
     const answer = deferred<HistoryReplay | undefined>();
     this.replays.push({ after, answer });
@@ -85,7 +98,7 @@ async function setup(history: ListenerHistory | 'memory', listener = new Message
   const connection = channel.getConnection(listener.id);
   const sink = new IdSink();
   const h = history === 'memory' ? new InMemorySseHistory({ maxEvents: 3 }).forListener(channel, connection) : history;
-  const pump = new ListenerPump(channel, connection, sink, new SseFrameCache(), DEFAULT_MAX_BATCH_BYTES, h);
+  const pump = new ListenerPump({ channel, connection, sink, frames: new SseFrameCache(), history: h });
   const send = async (...types: string[]) => {
     for (const type of types) await channel.dispatch(listener.id, new Message(type));
   };
@@ -109,6 +122,40 @@ describe('ListenerPump with a history', () => {
       ['b', '2'],
       ['c', '3'],
     ]);
+    expect(sink.resumePoints).toEqual(['0']);
+    expect(sink.batches[0]).toBe(2);
+  });
+
+  it('starts with a resume point, the last id given, before any message, in its own flush', async () => {
+    const { sink, pump, send, history } = await setup('memory');
+    history.record([1, 2].map((n) => new EncodedSseEvent({ event: `h${n}`, data: n })));
+    await send('q');
+    pump.start();
+    // Written and flushed at once, before the queue is read: a client that got the response has an id.
+    expect(sink.resumePoints).toEqual(['2']);
+    expect(sink.written).toEqual([]);
+    await sink.waitFor(1);
+    expect(sink.written).toEqual([['q', '3']]);
+  });
+
+  it('a client already up to date, or with an id the history never gave, gets the last id as its resume point', async () => {
+    const upToDate = await setup('memory');
+    upToDate.history.record([new EncodedSseEvent({ event: 'h', data: 1 })]);
+    upToDate.pump.start(1);
+    expect(upToDate.sink.resumePoints).toEqual(['1']);
+    const unknown = await setup('memory');
+    unknown.history.record([new EncodedSseEvent({ event: 'h', data: 1 })]);
+    unknown.pump.start(42);
+    expect(unknown.sink.resumePoints).toEqual(['1']);
+    expect(unknown.sink.written).toEqual([]);
+  });
+
+  it('a replay is its own resume point: no id-only event before it', async () => {
+    const { sink, pump, history } = await setup('memory');
+    history.record([1, 2].map((n) => new EncodedSseEvent({ event: `h${n}`, data: n })));
+    pump.start(1);
+    expect(sink.written).toEqual([['h2', '2']]);
+    expect(sink.resumePoints).toEqual([]);
   });
 
   it('in memory: a resumed stream gets the gap marker (id before the first held), the history, then the queue', async () => {
@@ -214,10 +261,12 @@ describe('ListenerPump with a history', () => {
     await send('q');
     pump.start(99);
     await nextTurn();
+    remote.last = 7;
     remote.replays[0].answer.resolve(undefined);
-    (await remote.nextRecord(0)).answer.resolve(1);
+    (await remote.nextRecord(0)).answer.resolve(8);
     await sink.waitFor(1);
-    expect(sink.written).toEqual([['q', '1']]);
+    expect(sink.resumePoints).toEqual(['7']);
+    expect(sink.written).toEqual([['q', '8']]);
   });
 
   it('elsewhere: a client that leaves while its batch is numbered is written nothing more (the batch is in the history)', async () => {
@@ -295,7 +344,7 @@ describe('ListenerPump with a history', () => {
     const listener = await channel.addListener();
     const sink = new IdSink();
     const connection = channel.getConnection(listener.id);
-    const pump = new ListenerPump(channel, connection, sink, new SseFrameCache(), DEFAULT_MAX_BATCH_BYTES, remote);
+    const pump = new ListenerPump({ channel, connection, sink, frames: new SseFrameCache(), history: remote });
     await channel.dispatch(listener.id, new Message('a'));
     await channel.dispatch(listener.id, new Message('b'));
     pump.start();

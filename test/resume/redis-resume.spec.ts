@@ -255,7 +255,7 @@ describeWithRedis('resuming SSE streams on Redis', () => {
     }
   });
 
-  it('ends a resuming stream (logged) when its history cannot be read', async () => {
+  it('answers 503 before any header when the history of a resuming stream cannot be read', async () => {
     const [a] = await instances(1);
     const { backend } = a.app.get<RedisChannelRepository>(ERIC_SSE_CHANNEL_REPOSITORY);
     const listener = await addListener(a.api, 'news');
@@ -271,7 +271,7 @@ describeWithRedis('resuming SSE streams on Redis', () => {
       'Last-Event-ID': '0',
     });
     clients.push(resumed);
-    expect(resumed.status).toBe(200);
+    expect(resumed.status).toBe(503);
     await resumed.ended;
     expect(resumed.events).toEqual([]);
   });

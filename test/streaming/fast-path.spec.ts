@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
 import { EventSource } from 'eventsource';
+import { once } from 'node:events';
 import { ServerResponse } from 'node:http';
 import { Socket, connect } from 'node:net';
 import type { AddressInfo } from 'node:net';
@@ -12,6 +13,7 @@ import {
   setEricLogger,
   type MessageContract,
 } from '../../src/index.js';
+import { SseTestClient } from '../resume/support.js';
 import { RawSseClient, nextTurn, startApp, stopped, type StreamingApp } from './support.js';
 
 describe('EricSseStreams.pipe / pipeWatch (fast path)', () => {
@@ -89,10 +91,12 @@ describe('EricSseStreams.pipe / pipeWatch (fast path)', () => {
     const client = await RawSseClient.open(`${server.baseUrl}/pipe/news/${listener.id}`);
     const events = await client.waitForEvents(50);
     expect(events.map((e) => Number(e.data))).toEqual([...Array(50).keys()]);
-    expect(write).toHaveBeenCalledTimes(1);
+    // The resume point (an id-only event, with the head), then the 50 queued messages in one write.
+    expect(write).toHaveBeenCalledTimes(2);
+    expect(String(write.mock.calls[0][0])).toBe('id: 0\n\n');
     await channel.dispatch(listener.id, new Message('n', 50));
     expect((await client.waitForEvents(51))[50].data).toBe('50');
-    expect(write).toHaveBeenCalledTimes(2);
+    expect(write).toHaveBeenCalledTimes(3);
     client.close();
   });
 
@@ -118,6 +122,56 @@ describe('EricSseStreams.pipe / pipeWatch (fast path)', () => {
       ['c', '3'],
     ]);
     second.close();
+  });
+
+  it('sends the resume point (an id-only event, the last id given) in the same write as the head', async () => {
+    const listener = await channel.addListener();
+    await channel.dispatch(listener.id, new Message('seen', 1));
+    const seen = await RawSseClient.open(`${server.baseUrl}/pipe/news/${listener.id}`);
+    await seen.waitForEvents(1);
+    const gone = stopped(listener);
+    seen.close();
+    await gone;
+
+    const { port } = server.app.getHttpServer().address() as AddressInfo;
+    const socket = connect(port, '127.0.0.1');
+    socket.write(`GET /s/pipe/news/${listener.id} HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n`);
+    const [first] = (await once(socket, 'data')) as [Buffer];
+    const text = first.toString();
+    expect(text).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
+    // Chunked: the size line, then the id-only event (no data line: a browser dispatches nothing).
+    expect(text).toMatch(/\r\n\r\n[0-9a-f]+\r\nid: 1\n\n\r\n$/);
+    socket.destroy();
+  });
+
+  it('a client dropped before it saw any message resumes from the resume point and misses nothing', async () => {
+    const listener = await channel.addListener();
+    const { port } = server.app.getHttpServer().address() as AddressInfo;
+    const socket = connect(port, '127.0.0.1');
+    socket.write(`GET /s/pipe/news/${listener.id} HTTP/1.1\r\nHost: x\r\n\r\n`);
+    const [first] = (await once(socket, 'data')) as [Buffer];
+    const resumePoint = /id: (\d+)\n\n/.exec(first.toString())?.[1];
+    expect(resumePoint).toBe('0');
+    // The client stops reading: what the server writes now never reaches it, then the connection drops.
+    socket.pause();
+    const gone = stopped(listener);
+    for (let i = 0; i < 3; i++) await channel.broadcast(new Message('lost?', i));
+    await nextTurn();
+    expect((channel.getConnection(listener.id).queue as InMemoryQueue).size).toBe(0); // written to the socket
+    socket.destroy();
+    await gone;
+
+    // It reconnects as an EventSource does, with the last id it saw: the resume point.
+    const again = await SseTestClient.open(`${server.baseUrl}/pipe/news/${listener.id}`, {
+      'Last-Event-ID': resumePoint as string,
+    });
+    const events = await again.waitForEvents(3);
+    expect(events.map((e) => [e.id, e.data])).toEqual([
+      ['1', '0'],
+      ['2', '1'],
+      ['3', '2'],
+    ]);
+    again.close();
   });
 
   it('ends the response cleanly when the listener is stopped or removed server-side', async () => {

@@ -64,7 +64,7 @@ async function setup(options: { streamDelaySeconds?: number; listener?: MessageQ
   await channel.registerListener(listener);
   const sink = new RecordingSink();
   const frames = new SseFrameCache();
-  const pump = new ListenerPump(channel, channel.getConnection(listener.id), sink, frames);
+  const pump = new ListenerPump({ channel, connection: channel.getConnection(listener.id), sink, frames });
   return { channel, listener, sink, frames, pump };
 }
 
@@ -111,7 +111,13 @@ describe('ListenerPump', () => {
     const listener = await channel.addListener();
     const sink = new RecordingSink();
     for (let i = 0; i < 10; i++) await channel.dispatch(listener.id, new Message('n', 'x'.repeat(40)));
-    const pump = new ListenerPump(channel, channel.getConnection(listener.id), sink, new SseFrameCache(), 150);
+    const pump = new ListenerPump({
+      channel,
+      connection: channel.getConnection(listener.id),
+      sink,
+      frames: new SseFrameCache(),
+      maxBatchBytes: 150,
+    });
     pump.start();
     await sink.waitFor(10);
     expect(sink.batches).toEqual([3, 3, 3, 1]);
@@ -198,7 +204,7 @@ describe('ListenerPump', () => {
     const sinks = [new RecordingSink(), new RecordingSink()];
     for (const sink of sinks) {
       const listener = await channel.addListener();
-      new ListenerPump(channel, channel.getConnection(listener.id), sink, frames).start();
+      new ListenerPump({ channel, connection: channel.getConnection(listener.id), sink, frames }).start();
     }
     const circular: Record<string, unknown> = {};
     circular.self = circular;
@@ -231,7 +237,7 @@ describe('ListenerPump', () => {
     const listener = new MessageQueueListener();
     await channel.registerConnection(new Connection(listener, queue));
     const sink = new RecordingSink();
-    const pump = new ListenerPump(channel, channel.getConnection(listener.id), sink, new SseFrameCache());
+    const pump = new ListenerPump({ channel, connection: channel.getConnection(listener.id), sink, frames: new SseFrameCache() });
     await queue.push(new Message('a'));
     pump.start();
     await sink.waitFor(1);
@@ -249,7 +255,7 @@ describe('ListenerPump', () => {
     const listener = new MessageQueueListener();
     await channel.registerConnection(new Connection(listener, queue));
     const sink = new RecordingSink();
-    const pump = new ListenerPump(channel, channel.getConnection(listener.id), sink, new SseFrameCache());
+    const pump = new ListenerPump({ channel, connection: channel.getConnection(listener.id), sink, frames: new SseFrameCache() });
     queue.holdPops = true;
     await queue.push(new Message('kept'));
     pump.start();
@@ -268,7 +274,7 @@ describe('ListenerPump', () => {
     const listener = new MessageQueueListener();
     await channel.registerConnection(new Connection(listener, queue));
     const sink = new RecordingSink();
-    const pump = new ListenerPump(channel, channel.getConnection(listener.id), sink, new SseFrameCache());
+    const pump = new ListenerPump({ channel, connection: channel.getConnection(listener.id), sink, frames: new SseFrameCache() });
     await queue.push(new Message('a'));
     pump.start();
     expect(((await sink.failed) as Error).message).toBe('store down');
@@ -284,7 +290,7 @@ describe('ListenerPump', () => {
     const listener = new Throwing();
     await channel.registerConnection(new Connection(listener, new AsyncOnlyQueue()));
     const sink = new RecordingSink();
-    new ListenerPump(channel, channel.getConnection(listener.id), sink, new SseFrameCache()).start();
+    new ListenerPump({ channel, connection: channel.getConnection(listener.id), sink, frames: new SseFrameCache() }).start();
     await channel.dispatch(listener.id, new Message('a'));
     expect(((await sink.failed) as Error).message).toBe('sync boom');
   });
@@ -313,7 +319,12 @@ describe('ListenerPump', () => {
     };
     const broken = new MessageQueueListener();
     await channel.registerConnection(new Connection(broken, queue));
-    new ListenerPump(channel, channel.getConnection(broken.id), new RecordingSink(), new SseFrameCache()).start();
+    new ListenerPump({
+      channel,
+      connection: channel.getConnection(broken.id),
+      sink: new RecordingSink(),
+      frames: new SseFrameCache(),
+    }).start();
     const good = await setup();
     good.pump.start(); // runs in the same turn, after the broken one
     await nextTurn();

@@ -1,14 +1,25 @@
-import { Inject, Injectable, Optional, type BeforeApplicationShutdown, type MessageEvent } from '@nestjs/common';
+import {
+  HttpException,
+  Inject,
+  Injectable,
+  Optional,
+  type BeforeApplicationShutdown,
+  type MessageEvent,
+} from '@nestjs/common';
+import { getEricLogger } from '../../core/logger.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Observable, type Subscriber } from 'rxjs';
 import type { AbstractChannel } from '../../core/channel.js';
 import type { Connection } from '../../core/connection.js';
 import { ChannelContainer } from '../../servers/channel-container.js';
 import { keepAlive } from '../../sse/keep-alive.js';
-import { DEFAULT_MAX_BATCH_BYTES, ListenerPump } from '../../sse/listener-pump.js';
+import { ListenerPump } from '../../sse/listener-pump.js';
 import { SseFrameCache } from '../../sse/sse-frame-cache.js';
 import { lastEventIdOf, type ListenerHistory, type SseHistory } from '../../sse/sse-history.js';
-import { streamListenerToResponse, type SseResponseOptions } from '../../sse/sse-response.js';
+import { answerJsonError, streamListenerToResponse, type SseResponseOptions } from '../../sse/sse-response.js';
+import { RESOLVED } from '../../core/resolved.js';
+import { assertNonNegativeNumber } from '../../core/validate.js';
+import { restErrorBody } from '../rest/rest-exception.filter.js';
 import {
   channelOrNotFound,
   connectionOrNotFound,
@@ -150,12 +161,29 @@ export class EricSseStreams implements BeforeApplicationShutdown {
   }
 
   /**
-   * `watchEvents` for any backend: resolves once the channel is found (made by this instance or another).
+   * `watchEvents` for any backend, registering the listener first: it resolves once the channel is found
+   * (made by this instance or another) and the fresh listener is registered, so everything sent to the
+   * channel from then on reaches the subscriber. Subscribe to it (return it from the handler): the
+   * listener is removed when the subscription ends.
    * @throws NotFoundException for an unknown channel.
    */
   async openWatchEvents(channelId: string): Promise<Observable<MessageEvent>> {
-    await resolveChannelOrNotFound(this.channels, channelId);
-    return this.watchEvents(channelId);
+    const channel = await resolveChannelOrNotFound(this.channels, channelId);
+    const listener = await channel.addListener();
+    const connection = channel.getConnection(listener.id);
+    let subscribed = false;
+    return new Observable<MessageEvent>((subscriber) => {
+      if (subscribed) {
+        subscriber.error(new Error('A watch Observable streams one subscriber; call openWatchEvents again'));
+        return;
+      }
+      subscribed = true;
+      const teardown = this.subscribeListener(subscriber, channel, connection, undefined);
+      return () => {
+        teardown();
+        removeQuietly(channel, listener.id);
+      };
+    });
   }
 
   /** Adds a listener for this subscriber, streams it, and removes it when the subscription ends. */
@@ -208,7 +236,7 @@ export class EricSseStreams implements BeforeApplicationShutdown {
   /** A pump numbering its events with the listener's history. */
   private pumpFor(channel: AbstractChannel, connection: Connection, sink: SubscriberSink): ListenerPump {
     const history = this.historyOf(channel, connection);
-    return new ListenerPump(channel, connection, sink, this.frames, DEFAULT_MAX_BATCH_BYTES, history);
+    return new ListenerPump({ channel, connection, sink, frames: this.frames, history });
   }
 
   private historyOf(channel: AbstractChannel, connection: Connection): ListenerHistory | undefined {
@@ -224,13 +252,16 @@ export class EricSseStreams implements BeforeApplicationShutdown {
    * Streams an existing listener straight to the response; for a handler taking `@Req()` and `@Res()`
    * (Express or plain `node:http`). A reconnecting client resumes from its `Last-Event-ID` header (or
    * `lastEventId` query parameter); `options.keepAliveMilliseconds` overrides the module's spacing:
-   * `@Get(':c/:l') stream(@Param('c') c: string, @Param('l') l: string, @Req() req: Request, @Res() res: Response) { this.streams.pipe(req, res, c, l); }`.
-   * Sends the SSE headers at once, starts the listener, writes queued messages in batches, and waits
-   * for `drain` whenever the client is behind. The client leaving stops the listener; the listener
-   * stopping (shutdown, `removeListener`) ends the response.
-   * A channel or listener this instance does not hold yet (on a shared backend) is looked up first:
-   * `pipe` then returns a promise, which the handler must return (it rejects with the 404).
-   * @throws NotFoundException for an unknown channel or listener, before any header is sent.
+   * `@Get(':c/:l') stream(@Param('c') c: string, @Param('l') l: string, @Req() req: Request, @Res() res: Response) { return this.streams.pipe(req, res, c, l); }`.
+   * Sends the SSE headers with the stream's resume point, starts the listener, writes queued messages in
+   * batches, and waits for `drain` whenever the client is behind. The client leaving stops the listener;
+   * the listener stopping (shutdown, `removeListener`) ends the response.
+   *
+   * Errors are answered here, before any header is sent, as JSON `{ statusCode, error, message }`: 404
+   * for an unknown channel or listener (on any backend: a shared one is looked up first), 503 when the
+   * backend cannot be reached. The promise resolves once the stream is open or the error is answered;
+   * it never rejects, so a handler that does not return it cannot crash the app.
+   * @throws InvalidConfigurationException for bad `options`, at once (a programming error).
    */
   pipe(
     req: IncomingMessage,
@@ -238,14 +269,17 @@ export class EricSseStreams implements BeforeApplicationShutdown {
     channelId: string,
     listenerId: string,
     options?: SseResponseOptions,
-  ): void | Promise<void> {
-    const held = this.heldHere(channelId, listenerId);
-    if (held === undefined) {
-      return this.resolve(channelId, listenerId).then(({ channel, connection }) =>
-        this.pipeConnection(req, res, channel, connection, options),
-      );
+  ): Promise<void> {
+    const keepAliveMilliseconds = this.keepAliveOf(options);
+    const held = this.heldHereOrUndefined(channelId, listenerId);
+    if (held !== undefined) {
+      this.pipeConnection(req, res, held.channel, held.connection, keepAliveMilliseconds);
+      return RESOLVED;
     }
-    this.pipeConnection(req, res, held.channel, held.connection, options);
+    return this.resolve(channelId, listenerId).then(
+      ({ channel, connection }) => this.pipeConnection(req, res, channel, connection, keepAliveMilliseconds),
+      (error: unknown) => answerError(res, error),
+    );
   }
 
   private pipeConnection(
@@ -253,65 +287,75 @@ export class EricSseStreams implements BeforeApplicationShutdown {
     res: ServerResponse,
     channel: AbstractChannel,
     connection: Connection,
-    options?: SseResponseOptions,
+    keepAliveMilliseconds: number,
   ): void {
-    const pump = streamListenerToResponse(
+    const pump = streamListenerToResponse({
       req,
       res,
       channel,
       connection,
-      this.frames,
-      (clientLeft) => {
+      frames: this.frames,
+      onClose: (clientLeft) => {
         this.open.delete(pump as ListenerPump);
         if (clientLeft) connection.listener.stop();
       },
-      {
-        ...options,
-        keepAliveMilliseconds: options?.keepAliveMilliseconds ?? this.keepAliveMilliseconds,
-        history: this.historyOf(channel, connection),
-        lastEventId: lastEventIdOf(req),
-      },
-    );
+      keepAliveMilliseconds,
+      history: this.historyOf(channel, connection),
+      lastEventId: lastEventIdOf(req),
+    });
     if (pump !== undefined) this.track(pump);
   }
 
   /**
-   * `pipe` for a fresh listener added to the channel for this response and removed when it ends.
-   * Resolves once the stream is open (the listener is added first, so a failure to add it can still
-   * be answered with an error status).
-   * @throws NotFoundException for an unknown channel, before any header is sent.
+   * `pipe` for a fresh listener added to the channel for this response and removed when it ends. The
+   * listener is added before anything is sent, so what is sent to the channel once the headers are out
+   * reaches it. Errors are answered here as `pipe` does (404 unknown channel, 409
+   * `TooManyListenersException`, 503 backend unreachable); the promise never rejects.
+   * @throws InvalidConfigurationException for bad `options`, at once (a programming error).
    */
-  async pipeWatch(
+  pipeWatch(req: IncomingMessage, res: ServerResponse, channelId: string, options?: SseResponseOptions): Promise<void> {
+    const keepAliveMilliseconds = this.keepAliveOf(options);
+    return this.watchToResponse(req, res, channelId, keepAliveMilliseconds).catch((error: unknown) =>
+      answerError(res, error),
+    );
+  }
+
+  private async watchToResponse(
     req: IncomingMessage,
     res: ServerResponse,
     channelId: string,
-    options?: SseResponseOptions,
+    keepAliveMilliseconds: number,
   ): Promise<void> {
     const channel = await resolveChannelOrNotFound(this.channels, channelId);
     const listener = await channel.addListener();
     const connection = channel.getConnection(listener.id);
     let pump: ListenerPump | undefined;
     try {
-      pump = streamListenerToResponse(
+      pump = streamListenerToResponse({
         req,
         res,
         channel,
         connection,
-        this.frames,
-        () => {
+        frames: this.frames,
+        onClose: () => {
           this.open.delete(pump as ListenerPump);
           removeQuietly(channel, listener.id);
         },
-        {
-          ...options,
-          keepAliveMilliseconds: options?.keepAliveMilliseconds ?? this.keepAliveMilliseconds,
-          history: this.historyOf(channel, connection),
-        },
-      );
+        keepAliveMilliseconds,
+        history: this.historyOf(channel, connection),
+      });
     } finally {
-      if (pump === undefined) removeQuietly(channel, listener.id); // bad options, or the client left meanwhile
+      if (pump === undefined) removeQuietly(channel, listener.id); // the client left meanwhile
     }
     if (pump !== undefined) this.track(pump);
+  }
+
+  /** The keep-alive spacing of a response stream: `options`, else the module's; validated. */
+  private keepAliveOf(options: SseResponseOptions | undefined): number {
+    return assertNonNegativeNumber(
+      options?.keepAliveMilliseconds ?? this.keepAliveMilliseconds,
+      'keepAliveMilliseconds',
+    );
   }
 
   /** How many streams of this service are open. */
@@ -342,6 +386,16 @@ export class EricSseStreams implements BeforeApplicationShutdown {
     return { channel: found, connection: connectionOrNotFound(found, listenerId) };
   }
 
+  /** The channel and connection when this instance holds both, else undefined (look them up). */
+  private heldHereOrUndefined(
+    channelId: string,
+    listenerId: string,
+  ): { channel: AbstractChannel; connection: Connection } | undefined {
+    const channel = this.channels.has(channelId) ? this.channels.get(channelId) : undefined;
+    if (channel === undefined || !channel.hasListener(listenerId)) return undefined;
+    return { channel, connection: channel.getConnection(listenerId) };
+  }
+
   private async resolve(
     channelId: string,
     listenerId: string,
@@ -354,6 +408,13 @@ export class EricSseStreams implements BeforeApplicationShutdown {
     this.open.add(pump);
     return pump;
   }
+}
+
+/** Answers what looking up or opening a response stream threw, as the REST endpoints would. */
+function answerError(res: ServerResponse, error: unknown): void {
+  const { statusCode, ...body } = restErrorBody(error instanceof HttpException ? (error.cause ?? error) : error);
+  if (statusCode >= 500 && statusCode !== 503) getEricLogger().error('Opening an SSE stream failed', error);
+  answerJsonError(res, statusCode, body);
 }
 
 function removeQuietly(channel: AbstractChannel, listenerId: string): void {

@@ -1,6 +1,6 @@
 import type { MessageEvent } from '@nestjs/common';
 import type { Subscriber } from 'rxjs';
-import type { EncodedSseEvent } from '../../sse/encoded-sse-event.js';
+import { ID_ONLY_SSE_EVENT, type EncodedSseEvent } from '../../sse/encoded-sse-event.js';
 import type { KeepAliveTarget } from '../../sse/keep-alive.js';
 import type { SseEventId, SseSink } from '../../sse/listener-pump.js';
 
@@ -20,6 +20,11 @@ export class SubscriberSink implements SseSink, KeepAliveTarget {
 
   write(event: EncodedSseEvent, id: SseEventId | undefined): void {
     this.wroteSinceBeat = true;
+    if (event === ID_ONLY_SSE_EVENT) {
+      // Only `id`: Nest writes the `id:` line alone, which a client takes as its resume point.
+      this.subscriber.next({ id: typeof id === 'number' ? String(id) : id } as MessageEvent);
+      return;
+    }
     this.subscriber.next({
       type: event.event,
       data: event.data,
