@@ -5,6 +5,16 @@ export * from './core/listener.js';
 export * from './core/queue.js';
 export * from './core/connection.js';
 export * from './core/channel.js';
+export {
+  DEFAULT_IDEMPOTENCY_WINDOW_MILLISECONDS,
+  DEFAULT_MAX_IDEMPOTENCY_KEYS,
+  MAX_IDEMPOTENCY_KEY_BYTES,
+  assertIdempotencyKey,
+  resolveIdempotencyOptions,
+  type IdempotencyOptions,
+  type PublishOptions,
+  type ResolvedIdempotencyOptions,
+} from './core/idempotency.js';
 export * from './core/logger.js';
 export * from './prefabs/sse-channel.js';
 export * from './prefabs/simple-distributed-application.js';

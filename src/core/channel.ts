@@ -1,6 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { Connection, InMemoryConnectionsFactory, type ConnectionsFactory } from './connection.js';
 import { InvalidListenerException, NoMessagesException, TooManyListenersException } from './errors.js';
+import {
+  IdempotencyKeys,
+  idempotencyKeyOf,
+  resolveIdempotencyOptions,
+  type IdempotencyOptions,
+  type PublishOptions,
+  type ResolvedIdempotencyOptions,
+} from './idempotency.js';
 import { assertPayloadFits, resolveBound, type ChannelLimits } from './limits.js';
 import { MessageQueueListener } from './listener.js';
 import { Message, type MessageContract } from './message.js';
@@ -17,6 +25,8 @@ export interface ChannelOptions extends ChannelLimits {
   channelId?: string;
   /** Default: `InMemoryConnectionsFactory`. */
   connectionsFactory?: ConnectionsFactory;
+  /** How long, and how many, idempotency keys the channel remembers (see `PublishOptions`). */
+  idempotency?: IdempotencyOptions;
 }
 
 /** Settings that describe a channel, as stored by a channel repository. */
@@ -38,7 +48,10 @@ export abstract class AbstractChannel<Adapted = unknown> {
   readonly maxListeners: number;
   /** Largest payload dispatch and broadcast take, JSON-encoded (`MessageTooLargeException`); `Infinity`: no bound. */
   readonly maxPayloadBytes: number;
+  readonly idempotency: ResolvedIdempotencyOptions;
   private readonly connections = new Map<string, Connection>();
+  /** Made on the first call with an idempotency key. */
+  private idempotencyKeys: IdempotencyKeys | undefined;
   /** Connections whose queue may refuse a push (see `mayRefuse`): a broadcast asks them all first. */
   private mayRefuseCount = 0;
 
@@ -48,6 +61,7 @@ export abstract class AbstractChannel<Adapted = unknown> {
     this.connectionsFactory = options.connectionsFactory ?? new InMemoryConnectionsFactory();
     this.maxListeners = resolveBound(options.maxListeners, 'maxListeners');
     this.maxPayloadBytes = resolveBound(options.maxPayloadBytes, 'maxPayloadBytes');
+    this.idempotency = resolveIdempotencyOptions(options.idempotency);
   }
 
   /** Shapes a delivered message into what streams yield. */
@@ -145,39 +159,96 @@ export abstract class AbstractChannel<Adapted = unknown> {
 
   /**
    * Queues a message for one listener. A payload over `maxPayloadBytes` is a `MessageTooLargeException`;
-   * a full queue that refuses it (overflow `reject`) a `QueueFullException` naming the listener.
+   * a full queue that refuses it (overflow `reject`) a `QueueFullException` naming the listener. With
+   * `options.idempotencyKey`, a repeat within the channel's idempotency window queues nothing and
+   * answers as the first call did.
    */
-  dispatch(listenerId: string, msg: MessageContract): Promise<void> {
-    const connection = this.connections.get(listenerId);
-    if (connection === undefined) {
-      return Promise.reject(new InvalidListenerException(`No listener with id ${listenerId} in channel ${this.id}`));
-    }
+  dispatch(listenerId: string, msg: MessageContract, options?: PublishOptions): Promise<void> {
     try {
-      assertPayloadFits(msg, this.maxPayloadBytes, `channel ${this.id}`);
+      if (options === undefined) return this.enqueueFor(listenerId, msg);
+      return this.idempotently(options, () => this.enqueueFor(listenerId, msg).then(ONE)).then(NOTHING);
     } catch (error) {
       return Promise.reject(error);
     }
-    if (connection.queue.refusesPush?.() === true) return Promise.reject(queuesFullException(this.id, [listenerId]));
-    return connection.queue.push(msg);
   }
 
   /**
    * Queues a message for every listener, or for none: when a queue refuses it (full, overflow `reject`),
    * nothing is queued and the `QueueFullException` names every such listener. A payload over
-   * `maxPayloadBytes` is a `MessageTooLargeException`.
+   * `maxPayloadBytes` is a `MessageTooLargeException`. With `options.idempotencyKey`, a repeat within
+   * the channel's idempotency window queues nothing and answers as the first call did.
    */
-  broadcast(msg: MessageContract): Promise<void> {
+  broadcast(msg: MessageContract, options?: PublishOptions): Promise<void> {
+    try {
+      if (options === undefined) return this.enqueueForAll(msg);
+      return this.broadcastAndCount(msg, options).then(NOTHING);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /**
+   * `broadcast`, resolving with how many listeners the message was queued for (a repeated idempotency
+   * key: the count of the first call).
+   */
+  broadcastAndCount(msg: MessageContract, options?: PublishOptions): Promise<number> {
+    if (options === undefined) {
+      const count = this.connections.size;
+      return this.broadcast(msg).then(() => count);
+    }
+    try {
+      return this.idempotently(options, () => {
+        const count = this.connections.size;
+        return this.enqueueForAll(msg).then(() => count);
+      });
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /**
+   * Runs `publish` unless the options' key was seen within the window, in which case the first call's
+   * answer is given back. `publish` throws, rather than rejects, when it refuses (nothing queued), so
+   * that the key is recorded in the same turn as the enqueue, and only for a call that queued.
+   */
+  private idempotently(options: PublishOptions, publish: () => Promise<number>): Promise<number> {
+    const key = idempotencyKeyOf(options);
+    if (key === undefined) return publish();
+    const keys = (this.idempotencyKeys ??= new IdempotencyKeys(this.idempotency));
+    const first = keys.answerOf(key);
+    if (first !== undefined) {
+      options.onReplay?.();
+      return first;
+    }
+    const answer = publish();
+    keys.record(key, answer);
+    return answer;
+  }
+
+  /** Checks, then queues for one listener; throws when it refuses. */
+  private enqueueFor(listenerId: string, msg: MessageContract): Promise<void> {
+    const connection = this.connections.get(listenerId);
+    if (connection === undefined) {
+      throw new InvalidListenerException(`No listener with id ${listenerId} in channel ${this.id}`);
+    }
+    assertPayloadFits(msg, this.maxPayloadBytes, `channel ${this.id}`);
+    if (connection.queue.refusesPush?.() === true) throw queuesFullException(this.id, [listenerId]);
+    return connection.queue.push(msg);
+  }
+
+  /** Checks, then queues for every listener; throws when it refuses. */
+  private enqueueForAll(msg: MessageContract): Promise<void> {
     // Unbounded channels whose queues never refuse (the default) skip the checks altogether.
     if (this.maxPayloadBytes !== Infinity || this.mayRefuseCount > 0) {
       const refusal = this.broadcastRefusal(msg);
-      if (refusal !== undefined) return Promise.reject(refusal);
+      if (refusal !== undefined) throw refusal;
     }
     let pending: Promise<void>[] | undefined;
     for (const connection of this.connections.values()) {
       const pushed = connection.queue.push(msg);
       if (pushed !== RESOLVED) (pending ??= []).push(pushed);
     }
-    return pending === undefined ? RESOLVED : Promise.all(pending).then(() => undefined);
+    return pending === undefined ? RESOLVED : Promise.all(pending).then(NOTHING);
   }
 
   /** Why a broadcast of `msg` is refused, checked before anything is queued; undefined when it is not. */
@@ -193,13 +264,6 @@ export abstract class AbstractChannel<Adapted = unknown> {
       if (queue.refusesPush !== undefined && queue.refusesPush()) (full ??= []).push(listener.id);
     }
     return full === undefined ? undefined : queuesFullException(this.id, full);
-  }
-
-  /** `broadcast`, resolving with how many listeners the message was queued for. */
-  async broadcastAndCount(msg: MessageContract): Promise<number> {
-    const count = this.connections.size;
-    await this.broadcast(msg);
-    return count;
   }
 
   /**
@@ -301,6 +365,9 @@ export abstract class AbstractChannel<Adapted = unknown> {
     }
   }
 }
+
+const ONE = (): number => 1;
+const NOTHING = (): undefined => undefined;
 
 /** Whether a queue may refuse a push: one that can say so (`refusesPush`), unless it is known never to. */
 function mayRefuse(queue: Queue): boolean {

@@ -64,6 +64,7 @@ export async function createEricSseBackend(options: ResolvedEricSseOptions): Pro
         maxPayloadBytes: noneAsZero(maxPayloadBytes),
       },
       trackIdleListeners: options.limits.idleListenerTimeoutMilliseconds > 0,
+      idempotency: options.idempotency,
     });
     return redisBackend(backend, options);
   }
@@ -75,9 +76,10 @@ function inMemoryBackend(options: ResolvedEricSseOptions): EricSseBackend {
   const connectionsFactory =
     options.connectionsFactory ??
     new InMemoryConnectionsFactory({ maxSize: noneAsZero(maxQueueSize), overflow: queueOverflow });
-  const channelLimits = {
+  const channelOptions = {
     maxListeners: noneAsZero(maxListenersPerChannel),
     maxPayloadBytes: noneAsZero(maxPayloadBytes),
+    idempotency: options.idempotency,
   };
   return {
     connectionsFactory,
@@ -91,7 +93,7 @@ function inMemoryBackend(options: ResolvedEricSseOptions): EricSseBackend {
         streamDelaySeconds,
         retryTimeoutMilliseconds,
         connectionsFactory,
-        ...channelLimits,
+        ...channelOptions,
       };
       return kind === 'sse' ? new SSEChannel(settings) : new SimpleDistributedApplicationChannel(settings);
     },

@@ -1,11 +1,18 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InvalidMessageFormat } from '../core/errors.js';
+import { idempotencyKeyOf, type PublishOptions } from '../core/idempotency.js';
 import { SignedMessage, type MessageContract } from '../core/message.js';
 import type { SimpleDistributedApplicationListener } from '../prefabs/simple-distributed-application.js';
 import { ChannelContainer } from '../servers/channel-container.js';
 import { ERIC_SSE_OPTIONS } from './constants.js';
 import type { ResolvedEricSseOptions } from './eric-sse-module-options.js';
 import { OnMessageListeners } from './on-message/on-message-listeners.js';
+
+/** Where and how `EricSseMessenger.dispatchTo` sends. */
+export interface EricSseDispatchOptions extends PublishOptions {
+  /** The channel both listeners are on. Default: the sender's `@OnMessage` channel, else `onMessageChannel`. */
+  channelId?: string;
+}
 
 /**
  * Lets application code talk to `@OnMessage` listeners: send a message on a listener's behalf
@@ -23,19 +30,24 @@ export class EricSseMessenger {
    * Queues `msg` for `toListenerId`, signed by `fromListenerId`, so that what the receiver's action
    * returns goes back to the sender. Both must be on the channel: `channelId` when given, else the
    * sender's `@OnMessage` channel, else the module's `onMessageChannel`. The sender may be any
-   * listener (e.g. one an SSE client streams), not only an `@OnMessage` one. Unknown channel or
-   * listener → `InvalidChannelException` / `InvalidListenerException`; a message without a non-empty
-   * string type → `InvalidMessageFormat`; in every case nothing is sent.
+   * listener (e.g. one an SSE client streams), not only an `@OnMessage` one. The fourth argument is the
+   * channel id, or options: `{ channelId?, idempotencyKey? }`; a call repeating an idempotency key within
+   * the channel's window sends nothing again. Unknown channel or listener → `InvalidChannelException` /
+   * `InvalidListenerException`; a message without a non-empty string type, or a bad idempotency key →
+   * `InvalidMessageFormat`; in every case nothing is sent.
    */
   async dispatchTo(
     fromListenerId: string,
     toListenerId: string,
     msg: MessageContract,
-    channelId?: string,
+    channelOrOptions?: string | EricSseDispatchOptions,
   ): Promise<void> {
     if (typeof msg?.type !== 'string' || msg.type === '') {
       throw new InvalidMessageFormat(`A message needs a non-empty string type, got ${JSON.stringify(msg?.type)}`);
     }
+    const { channelId, ...publish } =
+      typeof channelOrOptions === 'string' ? { channelId: channelOrOptions } : (channelOrOptions ?? {});
+    const options = idempotencyKeyOf(publish) === undefined ? undefined : publish;
     const channel =
       channelId !== undefined
         ? await this.container.resolve(channelId)
@@ -44,7 +56,7 @@ export class EricSseMessenger {
           : await this.container.resolve(this.options.onMessageChannel);
     // Also a listener another instance registered (on a shared backend).
     await channel.resolveConnection(fromListenerId);
-    await channel.dispatch(toListenerId, new SignedMessage(fromListenerId, msg.type, msg.payload));
+    await channel.dispatch(toListenerId, new SignedMessage(fromListenerId, msg.type, msg.payload), options);
   }
 
   /** The `@OnMessage` listener with this id; unknown → `InvalidListenerException`. */

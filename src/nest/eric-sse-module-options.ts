@@ -1,6 +1,7 @@
 import type { CanActivate, FactoryProvider, ModuleMetadata, Type } from '@nestjs/common';
 import type { RedisOptions } from 'ioredis';
 import type { ConnectionsFactory } from '../core/connection.js';
+import type { IdempotencyOptions, ResolvedIdempotencyOptions } from '../core/idempotency.js';
 import type { KvStorage } from '../persistence/kv-storage.js';
 import type { ResolvedSseHistoryOptions, SseHistoryOptions } from '../sse/sse-history.js';
 import type { EricSseLimitsOptions, ResolvedEricSseLimits } from './resolve-limits.js';
@@ -55,6 +56,13 @@ export interface EricSseModuleOptions {
    * queues of at most 10,000 messages dropping their oldest when full; everything else unbounded, nothing removed.
    */
   limits?: EricSseLimitsOptions;
+  /**
+   * How long, and how many per channel, idempotency keys are remembered: a publish repeating a key within
+   * the window (REST `Idempotency-Key`, socket `k`, `idempotencyKey` option) queues nothing and answers
+   * as the first did. Default `{ windowMilliseconds: 300000, maxKeys: 100000 }`. In this process, or in
+   * Redis with `redis` (shared by every instance).
+   */
+  idempotency?: IdempotencyOptions;
   /** REST endpoints; off unless given. */
   rest?: false | EricSseRestOptions;
   /** Registers the module globally. Default true. */
@@ -101,6 +109,7 @@ export interface ResolvedEricSseOptions {
   history: ResolvedSseHistoryOptions | false;
   keepAliveMilliseconds: number;
   limits: ResolvedEricSseLimits;
+  idempotency: ResolvedIdempotencyOptions;
   rest: false | ResolvedEricSseRestOptions;
   global: boolean;
 }

@@ -1,4 +1,5 @@
 import { InvalidConfigurationException } from '../core/errors.js';
+import { resolveIdempotencyOptions } from '../core/idempotency.js';
 import { assertInteger, assertNonEmptyString, assertNonNegativeNumber } from '../core/validate.js';
 import { DEFAULT_KEY_PREFIX, resolveRedisConnection } from '../redis/redis-backend-options.js';
 import { resolveSseHistoryOptions, type ResolvedSseHistoryOptions } from '../sse/sse-history.js';
@@ -28,6 +29,7 @@ const OPTION_KEYS = [
   'history',
   'keepAliveMilliseconds',
   'limits',
+  'idempotency',
   'rest',
   'global',
 ];
@@ -85,6 +87,7 @@ export function resolveEricSseOptions(
       channelCount: channels.length + (channels.some(({ id }) => id === onMessageChannel) ? 0 : 1),
       customConnectionsFactory: options.connectionsFactory !== undefined,
     }),
+    idempotency: resolveIdempotencyOptions(options.idempotency),
     ...structure,
   };
 }

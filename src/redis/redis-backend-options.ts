@@ -1,5 +1,10 @@
 import type { RedisOptions } from 'ioredis';
 import { InvalidConfigurationException } from '../core/errors.js';
+import {
+  resolveIdempotencyOptions,
+  type IdempotencyOptions,
+  type ResolvedIdempotencyOptions,
+} from '../core/idempotency.js';
 import { resolveBound, resolveOverflowPolicy, type QueueOverflowPolicy } from '../core/limits.js';
 import { assertNonEmptyString } from '../core/validate.js';
 import { defaultListenerRegistry, type ListenerRegistry } from '../persistence/listener-registry.js';
@@ -20,6 +25,11 @@ export interface RedisBackendOptions {
    * `backend.idleListeners` as its store. Default false.
    */
   trackIdleListeners?: boolean;
+  /**
+   * How long, and how many per channel, idempotency keys are remembered in Redis (see `PublishOptions`).
+   * Default `{ windowMilliseconds: 300000, maxKeys: 100000 }`. Give every process the same.
+   */
+  idempotency?: IdempotencyOptions;
 }
 
 /** Each bound is optional; 0 or absent means none. */
@@ -51,6 +61,7 @@ export interface ResolvedRedisBackendOptions {
   listenerRegistry: ListenerRegistry;
   limits: ResolvedRedisBackendLimits;
   trackIdleListeners: boolean;
+  idempotency: ResolvedIdempotencyOptions;
 }
 
 const LIMIT_KEYS = ['maxQueueSize', 'queueOverflow', 'maxListenersPerChannel', 'maxChannels', 'maxPayloadBytes'];
@@ -66,6 +77,7 @@ export function resolveRedisBackendOptions(options: RedisBackendOptions): Resolv
     listenerRegistry: options.listenerRegistry ?? defaultListenerRegistry,
     limits: resolveRedisLimits(options.limits),
     trackIdleListeners: resolveFlag(options.trackIdleListeners, 'trackIdleListeners'),
+    idempotency: resolveIdempotencyOptions(options.idempotency),
   };
 }
 

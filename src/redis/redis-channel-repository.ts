@@ -141,13 +141,19 @@ export class RedisChannelRepository implements ChannelRepository<RedisChannel>, 
     return redisCall('list the channels', () => this.backend.client.zrange(keys.channelOrder, '0', '-1'));
   }
 
-  /** Removes the channel, its listeners and their queues; every process stops its streams. */
+  /** Removes the channel, its listeners, their queues and its idempotency keys; every process stops its streams. */
   async remove(channelId: string): Promise<boolean> {
     const { keys } = this.backend;
     const removed = await redisCall(`remove channel ${channelId}`, () =>
       this.backend.scripts.run(
         'ericSseDeleteChannel',
-        [keys.channels, keys.channelOrder, keys.listeners(channelId), keys.listenerTypes(channelId)],
+        [
+          keys.channels,
+          keys.channelOrder,
+          keys.listeners(channelId),
+          keys.listenerTypes(channelId),
+          keys.idempotencyIndex(channelId),
+        ],
         [
           channelId,
           keys.queuePrefix(channelId),
@@ -155,6 +161,7 @@ export class RedisChannelRepository implements ChannelRepository<RedisChannel>, 
           JSON.stringify({ rc: channelId }),
           keys.eventIdPrefix(channelId),
           keys.historyPrefix(channelId),
+          keys.idempotencyPrefix(channelId),
         ],
       ),
     );

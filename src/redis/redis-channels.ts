@@ -1,4 +1,5 @@
 import type { Connection } from '../core/connection.js';
+import type { PublishOptions } from '../core/idempotency.js';
 import type { MessageContract } from '../core/message.js';
 import { SimpleDistributedApplicationChannel } from '../prefabs/simple-distributed-application.js';
 import { SSEChannel, type SSEChannelOptions } from '../prefabs/sse-channel.js';
@@ -7,10 +8,10 @@ import { RedisChannelLink } from './redis-channel-link.js';
 import { boundArg } from './redis-limits.js';
 
 /** Options of the Redis channel classes: those of `SSEChannel`, the connections factory being the backend's. */
-/** Limits come from the backend (`limits`), enforced in Redis for every process. */
+/** Limits and idempotency come from the backend (`limits`, `idempotency`), enforced in Redis for every process. */
 export interface RedisChannelOptions extends Omit<
   SSEChannelOptions,
-  'connectionsFactory' | 'maxListeners' | 'maxPayloadBytes'
+  'connectionsFactory' | 'maxListeners' | 'maxPayloadBytes' | 'idempotency'
 > {
   backend: RedisBackend;
 }
@@ -49,16 +50,16 @@ export class RedisSSEChannel extends SSEChannel implements RedisChannel {
     return this.redis.remove(listenerId);
   }
 
-  override dispatch(listenerId: string, msg: MessageContract): Promise<void> {
-    return this.redis.dispatch(listenerId, msg);
+  override dispatch(listenerId: string, msg: MessageContract, options?: PublishOptions): Promise<void> {
+    return this.redis.dispatch(listenerId, msg, options);
   }
 
-  override async broadcast(msg: MessageContract): Promise<void> {
-    await this.redis.broadcast(msg);
+  override async broadcast(msg: MessageContract, options?: PublishOptions): Promise<void> {
+    await this.redis.broadcast(msg, options);
   }
 
-  override broadcastAndCount(msg: MessageContract): Promise<number> {
-    return this.redis.broadcast(msg);
+  override broadcastAndCount(msg: MessageContract, options?: PublishOptions): Promise<number> {
+    return this.redis.broadcast(msg, options);
   }
 
   override resolveConnection(listenerId: string): Promise<Connection> {
@@ -95,16 +96,16 @@ export class RedisSimpleDistributedApplicationChannel
     return this.redis.remove(listenerId);
   }
 
-  override dispatch(listenerId: string, msg: MessageContract): Promise<void> {
-    return this.redis.dispatch(listenerId, msg);
+  override dispatch(listenerId: string, msg: MessageContract, options?: PublishOptions): Promise<void> {
+    return this.redis.dispatch(listenerId, msg, options);
   }
 
-  override async broadcast(msg: MessageContract): Promise<void> {
-    await this.redis.broadcast(msg);
+  override async broadcast(msg: MessageContract, options?: PublishOptions): Promise<void> {
+    await this.redis.broadcast(msg, options);
   }
 
-  override broadcastAndCount(msg: MessageContract): Promise<number> {
-    return this.redis.broadcast(msg);
+  override broadcastAndCount(msg: MessageContract, options?: PublishOptions): Promise<number> {
+    return this.redis.broadcast(msg, options);
   }
 
   override resolveConnection(listenerId: string): Promise<Connection> {
@@ -117,8 +118,9 @@ export class RedisSimpleDistributedApplicationChannel
 }
 
 /**
- * What the plain channel class below is made with: the backend's connections factory and limits (so that
- * `maxListeners` and `maxPayloadBytes` say what the scripts enforce; Redis counts the listeners).
+ * What the plain channel class below is made with: the backend's connections factory, limits and
+ * idempotency (so that `maxListeners`, `maxPayloadBytes` and `idempotency` say what the scripts enforce;
+ * Redis counts the listeners).
  */
 function channelOptionsOf(options: RedisChannelOptions): SSEChannelOptions {
   const { maxListenersPerChannel, maxPayloadBytes } = options.backend.limits;
@@ -127,6 +129,7 @@ function channelOptionsOf(options: RedisChannelOptions): SSEChannelOptions {
     connectionsFactory: options.backend.connectionsFactory,
     maxListeners: boundArg(maxListenersPerChannel),
     maxPayloadBytes: boundArg(maxPayloadBytes),
+    idempotency: options.backend.idempotency,
   };
 }
 

@@ -60,6 +60,7 @@ describe('EricSseModule.forRoot defaults', () => {
         maxPayloadBytes: Infinity,
         idleListenerTimeoutMilliseconds: 0,
       },
+      idempotency: { windowMilliseconds: 300_000, maxKeys: 100_000 },
       rest: false,
       global: true,
     });

@@ -25,6 +25,7 @@ describe('resolveRedisBackendOptions', () => {
         maxPayloadBytes: Infinity,
       },
       trackIdleListeners: false,
+      idempotency: { windowMilliseconds: 300_000, maxKeys: 100_000 },
     });
     expect(resolveRedisBackendOptions({ redis: { host: 'h', port: 1 }, keyPrefix: 'app:' })).toMatchObject({
       redis: { host: 'h', port: 1 },

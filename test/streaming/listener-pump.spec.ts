@@ -237,7 +237,12 @@ describe('ListenerPump', () => {
     const listener = new MessageQueueListener();
     await channel.registerConnection(new Connection(listener, queue));
     const sink = new RecordingSink();
-    const pump = new ListenerPump({ channel, connection: channel.getConnection(listener.id), sink, frames: new SseFrameCache() });
+    const pump = new ListenerPump({
+      channel,
+      connection: channel.getConnection(listener.id),
+      sink,
+      frames: new SseFrameCache(),
+    });
     await queue.push(new Message('a'));
     pump.start();
     await sink.waitFor(1);
@@ -255,7 +260,12 @@ describe('ListenerPump', () => {
     const listener = new MessageQueueListener();
     await channel.registerConnection(new Connection(listener, queue));
     const sink = new RecordingSink();
-    const pump = new ListenerPump({ channel, connection: channel.getConnection(listener.id), sink, frames: new SseFrameCache() });
+    const pump = new ListenerPump({
+      channel,
+      connection: channel.getConnection(listener.id),
+      sink,
+      frames: new SseFrameCache(),
+    });
     queue.holdPops = true;
     await queue.push(new Message('kept'));
     pump.start();
@@ -274,7 +284,12 @@ describe('ListenerPump', () => {
     const listener = new MessageQueueListener();
     await channel.registerConnection(new Connection(listener, queue));
     const sink = new RecordingSink();
-    const pump = new ListenerPump({ channel, connection: channel.getConnection(listener.id), sink, frames: new SseFrameCache() });
+    const pump = new ListenerPump({
+      channel,
+      connection: channel.getConnection(listener.id),
+      sink,
+      frames: new SseFrameCache(),
+    });
     await queue.push(new Message('a'));
     pump.start();
     expect(((await sink.failed) as Error).message).toBe('store down');
@@ -290,7 +305,12 @@ describe('ListenerPump', () => {
     const listener = new Throwing();
     await channel.registerConnection(new Connection(listener, new AsyncOnlyQueue()));
     const sink = new RecordingSink();
-    new ListenerPump({ channel, connection: channel.getConnection(listener.id), sink, frames: new SseFrameCache() }).start();
+    new ListenerPump({
+      channel,
+      connection: channel.getConnection(listener.id),
+      sink,
+      frames: new SseFrameCache(),
+    }).start();
     await channel.dispatch(listener.id, new Message('a'));
     expect(((await sink.failed) as Error).message).toBe('sync boom');
   });

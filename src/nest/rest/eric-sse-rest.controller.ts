@@ -21,9 +21,16 @@ import { ERIC_SSE_BACKEND } from '../backend-token.js';
 import type { EricSseBackend } from '../create-backend.js';
 import type { ResolvedEricSseRestOptions } from '../eric-sse-module-options.js';
 import { EricSseStreams } from '../streaming/eric-sse-streams.js';
+import { IDEMPOTENCY_KEY_HEADER, IDEMPOTENT_REPLAYED_HEADER } from './idempotency-header.js';
 import { installRestBodyGate, markRestRoutes } from './rest-body-gate.js';
 import { RestExceptionFilter } from './rest-exception.filter.js';
-import { RestOperations, type RestAck, type RestCreated, type RestIds } from './rest-operations.js';
+import {
+  RestOperations,
+  type RestAck,
+  type RestCreated,
+  type RestIds,
+  type RestPublishRequest,
+} from './rest-operations.js';
 import { requestBodyOf } from './rest-request-body.js';
 
 /**
@@ -79,8 +86,13 @@ export function createRestController(rest: ResolvedEricSseRestOptions): Type {
 
     @Post('channels/:channelId/broadcast')
     @HttpCode(HttpStatus.ACCEPTED)
-    async broadcast(@Param('channelId') channelId: string, @Req() req: IncomingMessage): Promise<RestAck> {
-      return this.operations.broadcast(channelId, await requestBodyOf(req, bodyLimit));
+    async broadcast(
+      @Param('channelId') channelId: string,
+      @Req() req: IncomingMessage,
+      @Res({ passthrough: true }) res: ServerResponse,
+    ): Promise<RestAck> {
+      const body = await requestBodyOf(req, bodyLimit);
+      return this.operations.broadcast(channelId, body, this.publishRequest(req, res));
     }
 
     @Post('channels/:channelId/listeners/:listenerId/messages')
@@ -89,8 +101,18 @@ export function createRestController(rest: ResolvedEricSseRestOptions): Type {
       @Param('channelId') channelId: string,
       @Param('listenerId') listenerId: string,
       @Req() req: IncomingMessage,
+      @Res({ passthrough: true }) res: ServerResponse,
     ): Promise<RestAck> {
-      return this.operations.dispatch(channelId, listenerId, await requestBodyOf(req, bodyLimit));
+      const body = await requestBodyOf(req, bodyLimit);
+      return this.operations.dispatch(channelId, listenerId, body, this.publishRequest(req, res));
+    }
+
+    /** The request's `Idempotency-Key`, and the answer marked `Idempotent-Replayed: true` on a replay. */
+    private publishRequest(req: IncomingMessage, res: ServerResponse): RestPublishRequest {
+      return {
+        idempotencyKey: req.headersDistinct[IDEMPOTENCY_KEY_HEADER],
+        onReplay: () => this.adapterHost.httpAdapter.setHeader(res, IDEMPOTENT_REPLAYED_HEADER, 'true'),
+      };
     }
 
     @Delete('channels/:channelId/listeners/:listenerId')

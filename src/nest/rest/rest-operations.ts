@@ -1,9 +1,12 @@
 import { ConflictException } from '@nestjs/common';
 import type { AbstractChannel } from '../../core/channel.js';
-import { InvalidChannelException } from '../../core/errors.js';
+import { InvalidChannelException, InvalidListenerException } from '../../core/errors.js';
+import type { PublishOptions } from '../../core/idempotency.js';
+import type { MessageContract } from '../../core/message.js';
 import type { ChannelContainer } from '../../servers/channel-container.js';
 import type { EricSseChannelSettings } from '../create-backend.js';
 import { decodeJsonBody } from './decode-json-body.js';
+import { idempotencyKeyFromHeader } from './idempotency-header.js';
 import { parseChannelSettings, parseMessageBody } from './rest-body-validation.js';
 import type { RawRequestBody } from './rest-request-body.js';
 
@@ -20,6 +23,14 @@ export interface RestAck {
   status: 'ack';
   /** Broadcast only: how many listeners it was queued for. */
   listeners?: number;
+}
+
+/** How a broadcast or dispatch request asks to be idempotent. */
+export interface RestPublishRequest {
+  /** The values of the `Idempotency-Key` header, if sent (one is expected). */
+  idempotencyKey?: readonly string[];
+  /** Called when the key was seen within the window: nothing was queued, the answer is the first one's. */
+  onReplay?: () => void;
 }
 
 /**
@@ -64,17 +75,39 @@ export class RestOperations {
     return { id: listener.id };
   }
 
-  async broadcast(channelId: string, body: RawRequestBody): Promise<RestAck> {
+  async broadcast(channelId: string, body: RawRequestBody, request: RestPublishRequest = {}): Promise<RestAck> {
     const channel = await this.container.resolve(channelId);
+    const options = publishOptionsOf(request);
     const msg = parseMessageBody(decodeJsonBody(body));
-    const listeners = await channel.broadcastAndCount(msg);
+    const listeners = await channel.broadcastAndCount(msg, options);
     return { status: 'ack', listeners };
   }
 
-  async dispatch(channelId: string, listenerId: string, body: RawRequestBody): Promise<RestAck> {
+  async dispatch(
+    channelId: string,
+    listenerId: string,
+    body: RawRequestBody,
+    request: RestPublishRequest = {},
+  ): Promise<RestAck> {
     const channel = await this.container.resolve(channelId);
-    await channel.resolveConnection(listenerId);
-    await channel.dispatch(listenerId, parseMessageBody(decodeJsonBody(body)));
+    // A retry may come after its listener left: with a key, the channel decides (a replay answers as the
+    // first call did); the listener's 404 still wins over a bad key or body.
+    let gone: InvalidListenerException | undefined;
+    try {
+      await channel.resolveConnection(listenerId);
+    } catch (error) {
+      if (!(error instanceof InvalidListenerException) || request.idempotencyKey === undefined) throw error;
+      gone = error;
+    }
+    let options: PublishOptions | undefined;
+    let msg: MessageContract;
+    try {
+      options = publishOptionsOf(request);
+      msg = parseMessageBody(decodeJsonBody(body));
+    } catch (error) {
+      throw gone ?? error;
+    }
+    await channel.dispatch(listenerId, msg, options);
     return { status: 'ack' };
   }
 
@@ -92,6 +125,11 @@ export class RestOperations {
     await this.container.remove(channelId);
     for (const { listener } of channel.getConnections()) await channel.removeListener(listener.id);
   }
+}
+
+function publishOptionsOf({ idempotencyKey, onReplay }: RestPublishRequest): PublishOptions | undefined {
+  const key = idempotencyKeyFromHeader(idempotencyKey);
+  return key === undefined ? undefined : { idempotencyKey: key, onReplay };
 }
 
 function channelTaken(id: string): ConflictException {

@@ -7,6 +7,15 @@ import { pythonJsonDumps } from './python-json.js';
 import type { SocketCommand } from './socket-command.js';
 import { errorCode } from './socket-path.js';
 
+/** Options of `SocketClient.dispatch` and `broadcastMessage`. */
+export interface SocketPublishOptions {
+  /**
+   * Sent as `k`: the server queues a repeat of this key on the channel (within its idempotency window)
+   * only once, answering `ack` each time. A server without idempotency (the original) ignores it.
+   */
+  idempotencyKey?: string;
+}
+
 /**
  * A little facade over the eric socket protocol, as the original's `SocketClient`: one connection per
  * command, written as Python's `json.dumps` would and half-closed. An error the server answers
@@ -50,12 +59,25 @@ export class SocketClient {
     return this.openStream({ v: 'w', c: channelId });
   }
 
-  broadcastMessage(channelId: string, messageType: string, payload?: Payload): Promise<string> {
-    return this.sendPayload({ v: 'b', c: channelId, t: messageType, p: payload ?? null });
+  broadcastMessage(
+    channelId: string,
+    messageType: string,
+    payload?: Payload,
+    options?: SocketPublishOptions,
+  ): Promise<string> {
+    return this.sendPayload(withKey({ v: 'b', c: channelId, t: messageType, p: payload ?? null }, options));
   }
 
-  dispatch(channelId: string, receiverId: string, messageType: string, payload?: Payload): Promise<string> {
-    return this.sendPayload({ v: 'd', c: channelId, r: receiverId, t: messageType, p: payload ?? null });
+  dispatch(
+    channelId: string,
+    receiverId: string,
+    messageType: string,
+    payload?: Payload,
+    options?: SocketPublishOptions,
+  ): Promise<string> {
+    return this.sendPayload(
+      withKey({ v: 'd', c: channelId, r: receiverId, t: messageType, p: payload ?? null }, options),
+    );
   }
 
   removeListener(channelId: string, listenerId: string): Promise<string> {
@@ -111,4 +133,10 @@ export class SocketClient {
       socket.destroy();
     }
   }
+}
+
+/** The command with `k` when an idempotency key is given; as the original client sends it otherwise. */
+function withKey(command: SocketCommand, options: SocketPublishOptions | undefined): SocketCommand {
+  const key = options?.idempotencyKey;
+  return key === undefined ? command : { ...command, k: key };
 }

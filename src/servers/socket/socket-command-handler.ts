@@ -1,5 +1,6 @@
 import type { AbstractChannel } from '../../core/channel.js';
 import { InvalidMessageFormat } from '../../core/errors.js';
+import { assertIdempotencyKey, type PublishOptions } from '../../core/idempotency.js';
 import { Message, type Payload } from '../../core/message.js';
 import { assertPayloadDepth } from '../../core/payload-depth.js';
 import { SSEChannel } from '../../prefabs/sse-channel.js';
@@ -65,12 +66,14 @@ export class SocketCommandHandler {
       case 'd': {
         const message = messageOf(command, verb);
         const receiverId = required(command, 'r', verb);
-        await (await this.channelOf(command, verb)).dispatch(receiverId, message);
+        const options = publishOptionsOf(command);
+        await (await this.channelOf(command, verb)).dispatch(receiverId, message, options);
         return ACK;
       }
       case 'b': {
         const message = messageOf(command, verb);
-        await (await this.channelOf(command, verb)).broadcast(message);
+        const options = publishOptionsOf(command);
+        await (await this.channelOf(command, verb)).broadcast(message, options);
         return ACK;
       }
       case 'rl': {
@@ -131,6 +134,21 @@ function messageOf(command: SocketCommand, verb: SocketVerb): Message {
   const type = required(command, 't', verb);
   assertPayloadDepth(command.p);
   return new Message(type, command.p as Payload);
+}
+
+/**
+ * The idempotency key of a `d` or `b` command: `k`, an addition to the original protocol (its clients
+ * never send it). Absent or null: none. A repeat within the channel's window is answered `ack` again
+ * and queues nothing.
+ */
+function publishOptionsOf(command: SocketCommand): PublishOptions | undefined {
+  const key = command.k;
+  if (key === undefined || key === null) return undefined;
+  if (typeof key !== 'string') {
+    const kind = Array.isArray(key) ? 'an array' : typeof key === 'object' ? 'an object' : `a ${typeof key}`;
+    throw new InvalidMessageFormat(`'k' (idempotency key) must be a string, got ${kind}`);
+  }
+  return { idempotencyKey: assertIdempotencyKey(key) };
 }
 
 function isAsyncIterable(value: unknown): value is AsyncIterable<string> {

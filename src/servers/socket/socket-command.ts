@@ -2,7 +2,8 @@ import { InvalidMessageFormat } from '../../core/errors.js';
 
 /**
  * One command as a client sends it: a JSON object with `v` (verb), `c` (channel id), `r` (receiver:
- * listener id), `t` (message type), `p` (payload); other keys (e.g. `pattern`/`data`) go to the fallback.
+ * listener id), `t` (message type), `p` (payload), and optionally `k` (an idempotency key, verbs `d` and
+ * `b`); other keys (e.g. `pattern`/`data`) go to the fallback.
  */
 export type SocketCommand = Record<string, unknown>;
 
