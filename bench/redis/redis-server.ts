@@ -68,6 +68,11 @@ export class RedisServer {
     return this.process !== undefined;
   }
 
+  /** Sends `signal` without waiting (SIGSTOP freezes it with its connections open, SIGCONT thaws it). */
+  signal(signal: NodeJS.Signals): void {
+    this.process?.kill(signal);
+  }
+
   /** Starts it again on the same port and dir (a durable server reloads its data). */
   async restart(): Promise<void> {
     if (this.process !== undefined) throw new Error('redis-server is running');

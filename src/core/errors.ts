@@ -1,7 +1,7 @@
 /** Base of every error this library throws; `name` is always the concrete class name. */
 export class EricSseException extends Error {
-  constructor(message?: string) {
-    super(message);
+  constructor(message?: string, options?: ErrorOptions) {
+    super(message, options);
     this.name = new.target.name;
   }
 }

@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { RepositoryError } from '../core/errors.js';
+import type { ResolvedIdempotencyOptions } from '../core/idempotency.js';
 import type { ListenerRegistry } from '../persistence/listener-registry.js';
 import {
   resolveRedisBackendOptions,
@@ -50,6 +51,8 @@ export class RedisBackend {
     /** The bounds enforced in Redis (`limits` option); `Infinity` where there is none. */
     readonly limits: ResolvedRedisBackendLimits,
     trackIdleListeners: boolean,
+    /** How long, and how many per channel, idempotency keys are kept (`idempotency` option). */
+    readonly idempotency: ResolvedIdempotencyOptions,
   ) {
     this.keys = new RedisKeys(keyPrefix);
     this.idleListeners = trackIdleListeners ? new RedisIdleListeners(this) : undefined;
@@ -77,6 +80,7 @@ export class RedisBackend {
       resolved.listenerRegistry,
       resolved.limits,
       resolved.trackIdleListeners,
+      resolved.idempotency,
     );
     try {
       await Promise.all([client.connect(), subscriber.connect()]);
@@ -113,6 +117,7 @@ export class RedisBackend {
 
   private async shutDown(): Promise<void> {
     this.hub.close();
+    this.taker.stopRetries();
     await Promise.all([this.client, this.subscriber].map(quit));
   }
 }

@@ -6,6 +6,7 @@ import {
   InvalidListenerException,
   TooManyListenersException,
 } from '../core/errors.js';
+import { idempotencyKeyOf, type PublishOptions } from '../core/idempotency.js';
 import { queuesFullException } from '../core/queue-full.js';
 import { assertPayloadFits } from '../core/limits.js';
 import type { MessageContract } from '../core/message.js';
@@ -112,11 +113,12 @@ export class RedisChannelLink {
 
   /**
    * One script: queue (within the backend's queue bound), announce, and take for the streams of this
-   * process waiting on the listener.
+   * process waiting on the listener; with an idempotency key, only if the key is new (else nothing).
    */
-  async dispatch(listenerId: string, msg: MessageContract): Promise<void> {
+  async dispatch(listenerId: string, msg: MessageContract, options?: PublishOptions): Promise<void> {
     const { channel, backend } = this;
     const { keys, taker, limits } = backend;
+    const idempotency = this.idempotencyArgs(options);
     assertPayloadFits(msg, channel.maxPayloadBytes, `channel ${channel.id}`);
     const encoded = JSON.stringify(encodeMessage(msg));
     const piggyback = taker.piggyback(channel.id, listenerId);
@@ -125,7 +127,7 @@ export class RedisChannelLink {
       reply = (await redisCall(`dispatch to listener ${listenerId} of channel ${channel.id}`, () =>
         backend.scripts.run(
           'ericSseDispatch',
-          [keys.channels, keys.listeners(channel.id), keys.queue(channel.id, listenerId)],
+          [keys.channels, keys.listeners(channel.id), keys.queue(channel.id, listenerId), piggyback.ledger],
           [
             channel.id,
             listenerId,
@@ -137,15 +139,21 @@ export class RedisChannelLink {
             piggyback.ids,
             boundArg(limits.maxQueueSize),
             limits.queueOverflow,
+            ...idempotency,
           ],
         ),
       )) as unknown[];
     } catch (error) {
-      taker.abandon(piggyback);
+      taker.abandon(piggyback, error);
       throw error;
     }
     const [queued, dropped, index, ...texts] = reply as [number, number, string, ...string[]];
-    taker.complete(piggyback, queued === 1, index, texts);
+    const replayed = dropped === REPLAYED;
+    taker.complete(piggyback, queued === 1 && !replayed, index, texts);
+    if (replayed) {
+      options?.onReplay?.();
+      return;
+    }
     if (queued === -1) throw noChannel(channel.id);
     if (queued === 0) throw noListener(listenerId, channel.id);
     if (queued === -2) throw queuesFullException(channel.id, [listenerId]);
@@ -154,11 +162,13 @@ export class RedisChannelLink {
 
   /**
    * One script, however many listeners (and one publish for the channel); it also takes for the streams of
-   * this process waiting on the channel. Resolves with how many listeners the message was queued for.
+   * this process waiting on the channel. Resolves with how many listeners the message was queued for; with
+   * an idempotency key seen within the window, queues nothing and resolves with the first call's count.
    */
-  async broadcast(msg: MessageContract): Promise<number> {
+  async broadcast(msg: MessageContract, options?: PublishOptions): Promise<number> {
     const { channel, backend } = this;
     const { keys, taker, limits } = backend;
+    const idempotency = this.idempotencyArgs(options);
     assertPayloadFits(msg, channel.maxPayloadBytes, `channel ${channel.id}`);
     const encoded = JSON.stringify(encodeMessage(msg));
     const piggyback = taker.piggyback(channel.id);
@@ -167,7 +177,7 @@ export class RedisChannelLink {
       reply = (await redisCall(`broadcast on channel ${channel.id}`, () =>
         backend.scripts.run(
           'ericSseBroadcast',
-          [keys.channels, keys.listeners(channel.id)],
+          [keys.channels, keys.listeners(channel.id), piggyback.ledger],
           [
             channel.id,
             keys.queuePrefix(channel.id),
@@ -178,19 +188,40 @@ export class RedisChannelLink {
             piggyback.ids,
             boundArg(limits.maxQueueSize),
             limits.queueOverflow,
+            ...idempotency,
           ],
         ),
       )) as unknown[];
     } catch (error) {
-      taker.abandon(piggyback);
+      taker.abandon(piggyback, error);
       throw error;
     }
     const [count, detail, index, ...texts] = reply as [number, number | string, string, ...string[]];
-    taker.complete(piggyback, count > 0, index, texts);
+    const replayed = detail === REPLAYED;
+    taker.complete(piggyback, count > 0 && !replayed, index, texts);
+    if (replayed) {
+      options?.onReplay?.();
+      return count;
+    }
     if (count === -1) throw noChannel(channel.id);
     if (count === -2) throw queuesFullException(channel.id, JSON.parse(detail as string) as string[]);
     if ((detail as number) > 0) logDropped(detail as number, `channel ${channel.id}`, limits.maxQueueSize);
     return count;
+  }
+
+  /** The script arguments for the options' idempotency key (see IDEMPOTENCY in redis-scripts): none without one. */
+  private idempotencyArgs(options: PublishOptions | undefined): (string | number)[] {
+    const key = idempotencyKeyOf(options);
+    if (key === undefined) return [];
+    const { keys, idempotency } = this.backend;
+    const channelId = this.channel.id;
+    return [
+      key,
+      keys.idempotencyPrefix(channelId),
+      keys.idempotencyIndex(channelId),
+      idempotency.windowMilliseconds,
+      idempotency.maxKeys,
+    ];
   }
 
   /** The attached connection, else the listener loaded from Redis and attached (as the class it was stored as). */
@@ -246,6 +277,9 @@ export class RedisChannelLink {
     return connection;
   }
 }
+
+/** What the scripts answer in place of the dropped count when the idempotency key was seen: nothing was queued. */
+const REPLAYED = -1;
 
 function noChannel(channelId: string): InvalidChannelException {
   return new InvalidChannelException(`No channel with id ${channelId}`);

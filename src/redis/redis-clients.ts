@@ -6,8 +6,12 @@ export function defaultRetryStrategy(times: number): number {
   return Math.min(50 * 2 ** Math.min(times, 6), 2000);
 }
 
-/** How long a command may take before it fails (so that a Redis that hangs cannot hang a request). */
-export const DEFAULT_COMMAND_TIMEOUT_MS = 10_000;
+/**
+ * How long a command may take before it fails, so that a Redis that hangs (frozen, overloaded, a network
+ * partition that drops packets) cannot hang a request: the caller gets a `RepositoryError` saying the
+ * outcome is unknown. Set ioredis's `commandTimeout` in the `redis` options to change it.
+ */
+export const DEFAULT_COMMAND_TIMEOUT_MS = 2_000;
 
 /**
  * What the backend needs from every connection, whatever the user's options: commands fail at once

@@ -14,6 +14,12 @@
  * - `<p>idle-listeners`: sorted set, `JSON [channel id, listener id]` → when it was last streamed (Redis
  *   clock, ms), with `trackIdleListeners`; `<p>idle-reaper`: the lock of the process reaping this round
  *   (see `RedisIdleListeners`).
+ * - `<p>idem:<c>:<key>`: the answer of the first publish (dispatch or broadcast) that carried that
+ *   idempotency key on the channel, expiring with the idempotency window; `<p>idem-keys:<c>`: sorted set
+ *   of those keys by when they expire (Redis clock, ms), which bounds their count and lets the channel's
+ *   removal delete them.
+ * - `<p>taking:<origin>:<n>`: what one take script took for a process's streams (JSON), until that process
+ *   has the reply; a take whose reply was lost is given back from it (see `RedisTaker`). Expires.
  * - `<p>wake:<c>`: pub/sub, "a message may be waiting" (`d:<listener id>` after a dispatch, `b` after a broadcast).
  * - `<p>control`: pub/sub, removals every process must act on (JSON `{ rc }` / `{ rl }`).
  * - `<p>kv:<namespace>:data` / `:order`: the `RedisStorage` of that namespace.
@@ -72,6 +78,24 @@ export class RedisKeys {
   /** The frame keys all start with this; the SHA-1 of the frame follows. */
   get framePrefix(): string {
     return `${this.prefix}frame:`;
+  }
+
+  /** The idempotency keys of a channel all start with this; the key follows. */
+  idempotencyPrefix(channelId: string): string {
+    return `${this.prefix}idem:${escapeChannelId(channelId)}:`;
+  }
+
+  idempotency(channelId: string, key: string): string {
+    return this.idempotencyPrefix(channelId) + key;
+  }
+
+  idempotencyIndex(channelId: string): string {
+    return `${this.prefix}idem-keys:${escapeChannelId(channelId)}`;
+  }
+
+  /** What one take script of process `origin` took, until that process has the reply (see `RedisTaker`). */
+  taking(origin: string, sequence: number): string {
+    return `${this.prefix}taking:${origin}:${sequence}`;
   }
 
   wake(channelId: string): string {

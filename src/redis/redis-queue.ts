@@ -4,7 +4,7 @@ import type { MessageContract } from '../core/message.js';
 import type { Queue } from '../core/queue.js';
 import { decodeMessage, encodeMessage } from '../persistence/message-codec.js';
 import type { RedisBackend } from './redis-backend.js';
-import { isReplyError, redisCall, repositoryError } from './redis-errors.js';
+import { isReplyError, outcomeUnknown, redisCall, repositoryError } from './redis-errors.js';
 import { boundArg, logDropped } from './redis-limits.js';
 import { listenerWake, type WakeTarget } from './redis-wake-hub.js';
 
@@ -39,6 +39,11 @@ export class RedisQueue implements Queue, WakeTarget {
   /** `epoch` when a take or pop found the list empty (so nothing is taken again until a notification). */
   private emptyEpoch: number | undefined;
   private taking = false;
+  /**
+   * Takes and give-backs whose outcome is unknown (Redis did not answer): nothing is taken meanwhile, so
+   * that what they are given back goes out before anything newer.
+   */
+  private unresolved = 0;
   private registered = false;
   private disposed = false;
 
@@ -152,7 +157,7 @@ export class RedisQueue implements Queue, WakeTarget {
    * and no take is in flight, marks it taking and returns the epoch; else undefined.
    */
   beginTake(): number | undefined {
-    if (this.taking || this.disposed || !this.hasCallbacks()) return undefined;
+    if (this.taking || this.disposed || this.unresolved > 0 || !this.hasCallbacks()) return undefined;
     this.taking = true;
     return this.epoch;
   }
@@ -182,6 +187,18 @@ export class RedisQueue implements Queue, WakeTarget {
     this.taking = false;
   }
 
+  /** @internal A take or give-back for this queue has an unknown outcome: take nothing until it is resolved. */
+  holdTakes(): void {
+    this.taking = false;
+    this.unresolved++;
+  }
+
+  /** @internal One of those was resolved (what it took is back in the list, or it took nothing). */
+  releaseTakes(): void {
+    this.unresolved--;
+    if (this.unresolved === 0) this.notify();
+  }
+
   /** @internal End of the turn a take was for: what no stream read goes back to the head of the list. */
   returnUntaken(): void {
     if (this.held.length === 0 || this.disposed) return;
@@ -189,24 +206,32 @@ export class RedisQueue implements Queue, WakeTarget {
     const held = this.held;
     this.held = [];
     this.heldTexts = [];
-    const { keys, scripts } = this.backend;
-    scripts
-      .run(
+    const { keys, scripts, hub, taker } = this.backend;
+    const marker = taker.nextLedgerKey();
+    const giveBack = (): Promise<unknown> =>
+      scripts.run(
         'ericSseGiveBack',
-        [keys.channels, keys.listeners(this.channelId), this.key],
+        [keys.channels, keys.listeners(this.channelId), this.key, marker],
         [this.channelId, this.listenerId, this.wakeChannel, this.wakeMessage, ...texts],
-      )
-      .then(() => this.backend.hub.notifyLocal(this.channelId, this.listenerId))
+      );
+    giveBack()
+      .then(() => hub.notifyLocal(this.channelId, this.listenerId))
       .catch((error: unknown) => {
-        // Not given back: keep them here, ahead of anything taken since, for the next stream to read.
-        this.held = [...held, ...this.held];
-        this.heldTexts = [...texts, ...this.heldTexts];
         getEricLogger().debug(`Giving messages of listener ${this.listenerId} back to Redis failed: ${String(error)}`);
+        if (!outcomeUnknown(error)) {
+          // Not given back: keep them here, ahead of anything taken since, for the next stream to read.
+          this.held = [...held, ...this.held];
+          this.heldTexts = [...texts, ...this.heldTexts];
+          return;
+        }
+        // Maybe given back: send it again until Redis answers (it runs once), taking nothing meanwhile.
+        this.holdTakes();
+        taker.retryUntilAnswered(giveBack, () => this.releaseTakes());
       });
   }
 
   private take(): void {
-    if (this.taking || this.disposed || this.emptyEpoch === this.epoch) return;
+    if (this.taking || this.disposed || this.unresolved > 0 || this.emptyEpoch === this.epoch) return;
     this.taking = true;
     this.backend.taker.request(this);
   }

@@ -9,6 +9,11 @@ import type { Redis } from 'ioredis';
  * (counted in `dropped`), or, with 'reject', refuses (`refuses` is asked first, for every queue a message
  * goes to, so that a broadcast queues for all or none).
  */
+/** How long a take's ledger outlives its script when its process never confirms it (it died). */
+export const TAKING_LEDGER_TTL_MS = 10 * 60_000;
+/** How long a give-back is remembered, so that sending it again (its outcome unknown) does not repeat it. */
+const GIVE_BACK_MARKER_TTL_MS = 60_000;
+
 const ENQUEUE = `
 local maxQueue, rejectFull, dropped = 0, false, 0
 local function bound(max, overflow)
@@ -33,9 +38,18 @@ end
  * listener keeps commands cheap to build). Each distinct message is listed once in `texts` (a broadcast is
  * the same text in every queue); `index` gets, per queue in order, 'n,left,t1,...,tn': n messages taken,
  * by position in `texts`, and how many are left (0 when fewer than the most were taken). A script ends
- * with `taken(texts, index)`, which puts the index first.
+ * with `taken(texts, index)`, which puts the index first, and, after `useLedger(key)`, keeps what was taken
+ * under that key as JSON `[[queue key, [texts...]], ...]` (see `RedisTaker`).
  */
 const TAKE = `${ENQUEUE}
+local ledgerKey, ledgerEntries = nil, nil
+-- Keeps what this script takes under 'key' (see RedisTaker), when the caller gives one.
+local function useLedger(key)
+  if key and key ~= '' then ledgerKey, ledgerEntries = key, {} end
+end
+local function note(key, got)
+  if ledgerEntries then ledgerEntries[#ledgerEntries + 1] = { key, got } end
+end
 local function parseIds(ids)
   local list, pos = {}, 1
   while pos <= #ids do
@@ -52,6 +66,7 @@ local function takeKey(max, key, texts, positions, index)
     index[#index + 1] = '0,0'
     return
   end
+  note(key, got)
   local entry = { #got, #got < max and 0 or redis.call('LLEN', key) }
   for j = 1, #got do
     local text = got[j]
@@ -70,6 +85,9 @@ local function takeFor(max, prefix, ids, texts, positions, index)
   for i = 1, #list do takeKey(max, prefix .. list[i], texts, positions, index) end
 end
 local function taken(texts, index)
+  if ledgerEntries and #ledgerEntries > 0 then
+    redis.call('SET', ledgerKey, cjson.encode(ledgerEntries), 'PX', ${TAKING_LEDGER_TTL_MS})
+  end
   table.insert(texts, 1, table.concat(index, ';'))
   return texts
 end
@@ -93,12 +111,51 @@ local function queueAndTake(max, prefix, ids, message, waiting)
     local id = list[i]
     if direct[id] then
       direct[id] = nil
+      note(prefix .. id, { message })
       index[#index + 1] = '1,0,1'
     else
       takeKey(max, prefix .. id, texts, positions, index)
     end
   end
   return texts, index
+end
+`;
+
+/**
+ * Idempotent publishing: a dispatch or broadcast given an idempotency key (five arguments from `at`: the
+ * key, the channel's key prefix for them, its index, the window in ms, the most keys per channel) answers
+ * a key stored within the window with the stored answer (`replayed`), queueing and taking nothing; else it
+ * runs, and once it has queued, `remember` stores its answer under the key. Checked and stored in the
+ * script that queues, so that two calls with one key, from any processes, queue once.
+ */
+const IDEMPOTENCY = `
+local function idempotencyOf(at)
+  if not ARGV[at] then return nil end
+  return {
+    key = ARGV[at + 1] .. ARGV[at], member = ARGV[at], prefix = ARGV[at + 1], index = ARGV[at + 2],
+    window = tonumber(ARGV[at + 3]), max = tonumber(ARGV[at + 4]),
+  }
+end
+local function replayed(idem)
+  if not idem then return nil end
+  local answer = redis.call('GET', idem.key)
+  if answer then return tonumber(answer) end
+  return nil
+end
+local function remember(idem, answer)
+  if not idem then return end
+  local time = redis.call('TIME')
+  local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+  redis.call('ZREMRANGEBYSCORE', idem.index, '-inf', now)
+  -- Room for this key first, so that the oldest go, never this one (its score may tie theirs).
+  local excess = redis.call('ZCARD', idem.index) - idem.max + 1
+  if excess > 0 then
+    local oldest = redis.call('ZPOPMIN', idem.index, excess)
+    for i = 1, #oldest, 2 do redis.call('UNLINK', idem.prefix .. oldest[i]) end
+  end
+  redis.call('SET', idem.key, answer, 'PX', idem.window)
+  redis.call('ZADD', idem.index, now + idem.window, idem.member)
+  redis.call('PEXPIRE', idem.index, idem.window)
 end
 `;
 
@@ -109,14 +166,20 @@ local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
 `;
 
 const SCRIPTS = {
-  // KEYS: channels, listeners, queue. ARGV: channel id, listener id, message, wake channel, wake message,
-  // then a take for this process's waiting streams (max, queue key prefix, ids; see TAKE), so that a stream
-  // of the dispatching process gets the message in the same round trip, then the queue bound (max, overflow).
-  // → { 1 queued | 0 no such listener | -1 no such channel | -2 queue full, oldest messages dropped, index, texts... }.
+  // KEYS: channels, listeners, queue, the take's ledger ('' for none; see TAKE). ARGV: channel id, listener
+  // id, message, wake channel, wake message, then a take for this process's waiting streams (max, queue key prefix, ids; see TAKE), so that a stream
+  // of the dispatching process gets the message in the same round trip, then the queue bound (max, overflow),
+  // then, optionally, an idempotency key (see IDEMPOTENCY).
+  // → { 1 queued | 0 no such listener | -1 no such channel | -2 queue full, oldest messages dropped, index, texts... },
+  // or, for a key seen within the window, { the stored answer, -1, '' }: nothing queued, nothing taken.
   ericSseDispatch: {
-    keys: 3,
-    lua: `${TAKE}
+    keys: 4,
+    lua: `${TAKE}${IDEMPOTENCY}
+useLedger(KEYS[4])
 bound(ARGV[9], ARGV[10])
+local idem = idempotencyOf(11)
+local first = replayed(idem)
+if first then return { first, -1, '' } end
 local status, texts, index = 1, {}, {}
 if not redis.call('ZSCORE', KEYS[2], ARGV[2]) then
   status = redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 and -1 or 0
@@ -127,22 +190,30 @@ elseif refuses(KEYS[3]) then
 else
   texts, index = queueAndTake(tonumber(ARGV[6]), ARGV[7], { ARGV[2] }, ARGV[3], ARGV[8])
   redis.call('PUBLISH', ARGV[4], ARGV[5])
+  remember(idem, 1)
 end
 local out = taken(texts, index)
 table.insert(out, 1, dropped)
 table.insert(out, 1, status)
 return out`,
   },
-  // KEYS: channels, listeners. ARGV: channel id, queue key prefix, message, wake channel, wake message,
-  // then a take for this process's waiting streams (max, ids; see TAKE), then the queue bound (max, overflow).
+  // KEYS: channels, listeners, the take's ledger ('' for none; see TAKE). ARGV: channel id, queue key
+  // prefix, message, wake channel, wake message,
+  // then a take for this process's waiting streams (max, ids; see TAKE), then the queue bound (max, overflow),
+  // then, optionally, an idempotency key (see IDEMPOTENCY).
   // → { how many listeners the message was queued for (-1: no such channel), oldest messages dropped,
   // index, texts... }, or { -2, JSON array of the listeners whose full queues refused it (none was queued
-  // for), index, texts... }. One PUBLISH however many listeners.
+  // for), index, texts... }, or, for a key seen within the window, { the stored answer, -1, '' }. One
+  // PUBLISH however many listeners.
   ericSseBroadcast: {
-    keys: 2,
-    lua: `${TAKE}
+    keys: 3,
+    lua: `${TAKE}${IDEMPOTENCY}
+useLedger(KEYS[3])
 if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return { -1, 0, '' } end
 bound(ARGV[8], ARGV[9])
+local idem = idempotencyOf(10)
+local first = replayed(idem)
+if first then return { first, -1, '' } end
 local ids = redis.call('ZRANGE', KEYS[2], 0, -1)
 if rejectFull and maxQueue > 0 then
   local full = {}
@@ -160,6 +231,7 @@ if rejectFull and maxQueue > 0 then
 end
 local texts, index = queueAndTake(tonumber(ARGV[6]), ARGV[2], ids, ARGV[3], ARGV[7])
 if #ids > 0 then redis.call('PUBLISH', ARGV[4], ARGV[5]) end
+remember(idem, #ids)
 local out = taken(texts, index)
 table.insert(out, 1, dropped)
 table.insert(out, 1, #ids)
@@ -184,22 +256,48 @@ return dropped`,
 local message = redis.call('LPOP', KEYS[1])
 return { message, redis.call('LLEN', KEYS[1]) }`,
   },
-  // ARGV: how many messages to take per queue at most, then per channel: its queue key prefix and the ids of
-  // its listeners whose streams wait in this process (see TAKE). → { index, texts... }.
+  // KEYS: the take's ledger (see TAKE). ARGV: how many messages to take per queue at most, then per channel:
+  // its queue key prefix and the ids of its listeners whose streams wait in this process (see TAKE).
+  // → { index, texts... }.
   ericSseTake: {
-    keys: 0,
+    keys: 1,
     lua: `${TAKE}
+useLedger(KEYS[1])
 local max = tonumber(ARGV[1])
 local texts, positions, index = {}, {}, {}
 for at = 2, #ARGV, 2 do takeFor(max, ARGV[at], ARGV[at + 1], texts, positions, index) end
 return taken(texts, index)`,
   },
-  // KEYS: channels, listeners, queue. ARGV: channel id, listener id, wake channel, wake message, then the
-  // messages to put back at the head, oldest first. Messages of a listener that was removed meanwhile are
+  // KEYS: a take's ledger (see TAKE). ARGV: the key prefix. Gives back to the head of their queues what that
+  // take took, when its process never got the reply (the ledger is still there), for the listeners still
+  // registered; idempotent (the ledger goes with the first run). → how many messages were given back.
+  ericSseRecoverTake: {
+    keys: 1,
+    lua: `
+local record = redis.call('GET', KEYS[1])
+if not record then return 0 end
+redis.call('DEL', KEYS[1])
+local prefix, restored = ARGV[1], 0
+local entries = cjson.decode(record)
+for e = 1, #entries do
+  local key, texts = entries[e][1], entries[e][2]
+  local rest = string.sub(key, #prefix + 7)
+  local colon = string.find(rest, ':', 1, true)
+  if colon and redis.call('ZSCORE', prefix .. 'listeners:' .. string.sub(rest, 1, colon - 1), string.sub(rest, colon + 1)) then
+    for i = #texts, 1, -1 do redis.call('LPUSH', key, texts[i]) end
+    restored = restored + #texts
+  end
+end
+return restored`,
+  },
+  // KEYS: channels, listeners, queue, a key naming this give-back (it runs once, however often it is sent:
+  // a give-back whose outcome is unknown is sent again). ARGV: channel id, listener id, wake channel, wake
+  // message, then the messages to put back at the head, oldest first. Messages of a listener that was removed meanwhile are
   // dropped with it; a queue outside any channel takes them back. → how many were put back.
   ericSseGiveBack: {
-    keys: 3,
+    keys: 4,
     lua: `
+if not redis.call('SET', KEYS[4], 1, 'NX', 'PX', ${GIVE_BACK_MARKER_TTL_MS}) then return 0 end
 if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 and not redis.call('ZSCORE', KEYS[2], ARGV[2]) then return 0 end
 for i = #ARGV, 5, -1 do redis.call('LPUSH', KEYS[3], ARGV[i]) end
 redis.call('PUBLISH', ARGV[3], ARGV[4])
@@ -231,17 +329,19 @@ if redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) == 1 then
 end
 return 1`,
   },
-  // KEYS: channels, channel order, listeners, listener types. ARGV: channel id, queue key prefix,
-  // control channel, control message, event-id key prefix, history key prefix. → 1 removed (queues and
-  // SSE histories too), 0 no such channel.
+  // KEYS: channels, channel order, listeners, listener types, idempotency index. ARGV: channel id, queue
+  // key prefix, control channel, control message, event-id key prefix, history key prefix, idempotency key
+  // prefix. → 1 removed (queues, SSE histories and idempotency keys too), 0 no such channel.
   ericSseDeleteChannel: {
-    keys: 4,
+    keys: 5,
     lua: `
 if redis.call('HDEL', KEYS[1], ARGV[1]) == 0 then return 0 end
 redis.call('ZREM', KEYS[2], ARGV[1])
 local ids = redis.call('ZRANGE', KEYS[3], 0, -1)
 for i = 1, #ids do redis.call('UNLINK', ARGV[2] .. ids[i], ARGV[5] .. ids[i], ARGV[6] .. ids[i]) end
-redis.call('UNLINK', KEYS[3], KEYS[4])
+local idem = redis.call('ZRANGE', KEYS[5], 0, -1)
+for i = 1, #idem do redis.call('UNLINK', ARGV[7] .. idem[i]) end
+redis.call('UNLINK', KEYS[3], KEYS[4], KEYS[5])
 redis.call('PUBLISH', ARGV[3], ARGV[4])
 return 1`,
   },

@@ -70,4 +70,79 @@ describeWithRedis('Redis outage', () => {
     expect(logged.some((line) => /Redis commands connection (lost|closed)/.test(line))).toBe(true);
     expect(logged.some((line) => /Redis commands connection is back/.test(line))).toBe(true);
   });
+
+  it('answers every call within the command timeout while Redis is frozen, and streams resume once it thaws', async () => {
+    setEricLogger({ debug: () => undefined, error: () => undefined });
+    const prefix = uniquePrefix();
+    const a: RedisBackend = await backends.connect(server.url, prefix);
+    const b: RedisBackend = await backends.connect(server.url, prefix);
+    const channel = a.channelRepository.create({ channelId: 'frozen' });
+    await a.channelRepository.add(channel);
+    const streamedId = (await channel.addListener()).id;
+    const onB = await b.channelRepository.loadOne('frozen');
+    const { listener } = await onB.resolveConnection(streamedId);
+    listener.start();
+    const stream = onB.messageStream(listener);
+    await channel.dispatch(streamedId, new Message('m', 1));
+    expect(((await stream.next()).value as SSEEvent).data).toBe(1);
+    const waiting = stream.next(); // idle when Redis freezes
+
+    server.signal('SIGSTOP');
+    try {
+      const started = Date.now();
+      const calls = [
+        channel.broadcast(new Message('m', 'unknown')),
+        channel.dispatch(streamedId, new Message('m', 'unknown')),
+        channel.listListenerIds(),
+      ];
+      for (const call of calls) {
+        await expect(call).rejects.toThrow(RepositoryError);
+      }
+      await expect(calls[0]).rejects.toThrow(/outcome is unknown/);
+      // The default command timeout is 2 s: every call is answered by then (with slack for a busy machine).
+      expect(Date.now() - started).toBeLessThan(4000);
+    } finally {
+      server.signal('SIGCONT');
+    }
+    // Thawed: what the frozen calls did is applied or not (unknown), and new messages flow to the waiting stream.
+    await channel.dispatch(streamedId, new Message('m', 2));
+    const delivered: unknown[] = [((await waiting).value as SSEEvent).data];
+    while (delivered[delivered.length - 1] !== 2) delivered.push(((await stream.next()).value as SSEEvent).data);
+    expect(delivered.filter((data) => data !== 'unknown')).toEqual([2]);
+    listener.stop();
+    await stream.return(undefined);
+    expect(unhandled).toEqual([]);
+  }, 30_000);
+
+  it('gives back what a take whose reply was lost took, before the stream takes anything newer', async () => {
+    setEricLogger({ debug: () => undefined, error: () => undefined });
+    const prefix = uniquePrefix();
+    const fast = { redis: { host: '127.0.0.1', port: server.port, commandTimeout: 300 } };
+    const a: RedisBackend = await backends.connect(server.url, prefix, fast);
+    const channel = a.channelRepository.create({ channelId: 'lost-reply' });
+    await a.channelRepository.add(channel);
+    const listener = await channel.addListener();
+    await channel.dispatch(listener.id, new Message('m', 1));
+    await channel.dispatch(listener.id, new Message('m', 2));
+
+    server.signal('SIGSTOP');
+    let stream: AsyncGenerator<unknown, void, undefined>;
+    let first: Promise<IteratorResult<unknown, void>>;
+    try {
+      listener.start();
+      stream = channel.messageStream(listener);
+      first = stream.next(); // the take is sent to the frozen Redis, and times out
+      // Once it has timed out (its outcome unknown), Redis thaws and runs it: its reply goes nowhere.
+      await new Promise((resolve) => setTimeout(resolve, 600));
+    } finally {
+      server.signal('SIGCONT');
+    }
+    await channel.dispatch(listener.id, new Message('m', 3));
+    const received = [((await first).value as SSEEvent).data];
+    while (received.length < 3) received.push(((await stream.next()).value as SSEEvent).data);
+    expect(received).toEqual([1, 2, 3]);
+    expect(await a.client.keys(`${prefix}taking:*`)).toEqual([]);
+    listener.stop();
+    await stream.return(undefined);
+  }, 30_000);
 });

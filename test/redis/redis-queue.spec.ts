@@ -22,6 +22,14 @@ function ready(queue: RedisQueue): Promise<void> {
   return new Promise((resolve) => queue.onReady(resolve));
 }
 
+/**
+ * The commands but the `UNLINK` of a take's ledger, which follows each take that took something once its
+ * reply is here (fire and forget: it may reach the monitor after the test looked).
+ */
+function withoutLedgerRemoval(commands: string[]): string[] {
+  return commands.filter((command) => command !== 'unlink');
+}
+
 describeWithRedis('RedisQueue', () => {
   const redisServer = useRedisServer();
   const backends = new Backends();
@@ -180,7 +188,7 @@ describeWithRedis('RedisQueue', () => {
       expect(queues.map((queue) => (queue as RedisQueue).popNow())).toEqual(queues.map(() => new Message('all')));
       await monitor.settle();
       // The broadcast, then one take for all 30 (a script's first run on a connection is an EVAL).
-      expect(monitor.commands()).toEqual([
+      expect(withoutLedgerRemoval(monitor.commands())).toEqual([
         expect.stringMatching(/^eval(sha)?$/),
         expect.stringMatching(/^eval(sha)?$/),
       ]);
@@ -209,7 +217,7 @@ describeWithRedis('RedisQueue', () => {
       await woken;
       expect(queues.map((queue) => queue.popNow())).toEqual([new Message('now'), new Message('now')]);
       await monitor.settle();
-      expect(monitor.commands()).toEqual(['evalsha']);
+      expect(withoutLedgerRemoval(monitor.commands())).toEqual(['evalsha']);
       // The waiting listeners' lists were empty: the message went to their streams without a push and a pop.
       expect(monitor.scriptCalls().filter((name) => name === 'rpush')).toHaveLength(1);
       expect(await channel.getConnection(idle.id).queue.pop()).toEqual(new Message('now'));
@@ -253,7 +261,7 @@ describeWithRedis('RedisQueue', () => {
       await woken;
       expect(queue.popNow()).toEqual(new Message('direct'));
       await monitor.settle();
-      expect(monitor.commands()).toEqual(['evalsha']);
+      expect(withoutLedgerRemoval(monitor.commands())).toEqual(['evalsha']);
       expect(await queue.length()).toBe(0);
     } finally {
       await monitor.stop();
