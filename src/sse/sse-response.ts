@@ -199,14 +199,27 @@ export function streamListenerToResponse(options: StreamToResponseOptions): List
     options.keepAliveMilliseconds ?? DEFAULT_KEEP_ALIVE_MILLISECONDS,
     'keepAliveMilliseconds',
   );
-  if (res.destroyed || res.writableEnded || req.socket.destroyed) return undefined;
+  const socket = req.socket;
+  if (res.destroyed || res.writableEnded || socket.destroyed || socket.readableEnded) return undefined;
   const sink = new ResponseSink(req, res);
   const pump = new ListenerPump({ channel, connection, sink, frames, history });
   sink.attach(pump, interval);
-  res.once('close', () => {
+  let closed = false;
+  const close = (): void => {
+    if (closed) return;
+    closed = true;
+    socket.off('end', clientGone);
     sink.detach();
     onClose(pump.close());
-  });
+  };
+  // A client that half-closes its connection (FIN) has left: an EventSource never does otherwise. Node
+  // would go on writing until the connection breaks, and what it wrote meanwhile would be lost to it.
+  const clientGone = (): void => {
+    close();
+    res.destroy();
+  };
+  socket.once('end', clientGone);
+  res.once('close', close);
   pump.start(options.lastEventId);
   // Without a history nothing is written at start: the head goes now. With one, the resume point
   // (written now, or once a history kept elsewhere answers) carries it.
