@@ -18,6 +18,8 @@
  *   idempotency key on the channel, expiring with the idempotency window; `<p>idem-keys:<c>`: sorted set
  *   of those keys by when they expire (Redis clock, ms), which bounds their count and lets the channel's
  *   removal delete them.
+ * - `<p>unconfirmed:<c>:<listener id>`: where the earliest stream of the listener whose client did not
+ *   read it started, for the next stream without `Last-Event-ID`; expires with the history's reach.
  * - `<p>taking:<origin>:<n>`: what one take script took for a process's streams (JSON), until that process
  *   has the reply; a take whose reply was lost is given back from it (see `RedisTaker`). Expires.
  * - `<p>wake:<c>`: pub/sub, "a message may be waiting" (`d:<listener id>` after a dispatch, `b` after a broadcast).
@@ -91,6 +93,11 @@ export class RedisKeys {
 
   idempotencyIndex(channelId: string): string {
     return `${this.prefix}idem-keys:${escapeChannelId(channelId)}`;
+  }
+
+  /** Where the earliest unconfirmed stream of the listener started (see `ListenerHistory.markUnconfirmed`). */
+  unconfirmedStart(channelId: string, listenerId: string): string {
+    return `${this.prefix}unconfirmed:${escapeChannelId(channelId)}:${listenerId}`;
   }
 
   /** What one take script of process `origin` took, until that process has the reply (see `RedisTaker`). */

@@ -68,12 +68,9 @@ while at <= #ARGV do
 end
 return out`;
 
-// KEYS: event-id, history. ARGV: the id to resume after, max age (ms), frame key prefix. → false when that
-// id is beyond the last one given; else [the id of the first event to send, the frames from it].
-const REPLAY = `${NOW}
-local last = tonumber(redis.call('GET', KEYS[1]) or '0')
-local after = tonumber(ARGV[1])
-if after > last then return false end
+// The end of REPLAY and OPEN, once 'after' and 'last' are known: drops entries past max age (ARGV[2]), and
+// sets firstId (the id of the first event to send) and frames (the frames from it; frame key prefix ARGV[3]).
+const REPLAY_FROM_AFTER = `
 local oldest = now - tonumber(ARGV[2])
 while true do
   local head = redis.call('LINDEX', KEYS[2], 0)
@@ -97,10 +94,42 @@ if firstId <= last then
     frames[i] = frame
   end
 end
+`;
+
+// KEYS: event-id, history. ARGV: the id to resume after, max age (ms), frame key prefix. → false when that
+// id is beyond the last one given; else [the id of the first event to send, the frames from it].
+const REPLAY = `${NOW}
+local last = tonumber(redis.call('GET', KEYS[1]) or '0')
+local after = tonumber(ARGV[1])
+if after > last then return false end
+${REPLAY_FROM_AFTER}
 return { firstId, frames }`;
+
+// KEYS: event-id, history, unconfirmed start. ARGV: the id to resume after ('' for none), max age (ms),
+// frame key prefix. Where a stream starting now resumes (see ListenerHistory.open). → [the id of the first
+// event to send, the frames from it, the id it resumes after].
+const OPEN = `${NOW}
+local last = tonumber(redis.call('GET', KEYS[1]) or '0')
+local after = tonumber(ARGV[1])
+if after == nil or after > last then
+  after = tonumber(redis.call('GET', KEYS[3]) or '') or last
+  if after > last then after = last end
+  redis.call('DEL', KEYS[3])
+end
+${REPLAY_FROM_AFTER}
+return { firstId, frames, after }`;
+
+// KEYS: unconfirmed start. ARGV: the start of a stream whose client did not read it, how long it is kept
+// (ms). Keeps the earliest.
+const MARK_UNCONFIRMED = `
+local held = tonumber(redis.call('GET', KEYS[1]) or '')
+if held == nil or tonumber(ARGV[1]) < held then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) end
+return 1`;
 
 const RECORD_COMMAND = 'ericSseHistoryRecord';
 const REPLAY_COMMAND = 'ericSseHistoryReplay';
+const OPEN_COMMAND = 'ericSseHistoryOpen';
+const MARK_UNCONFIRMED_COMMAND = 'ericSseHistoryMarkUnconfirmed';
 
 type CommandCall = (...args: (string | number)[]) => Promise<unknown>;
 
@@ -136,6 +165,8 @@ export class RedisSseHistory implements SseHistory {
     this.options = resolveSseHistoryOptions(options);
     backend.client.defineCommand(RECORD_COMMAND, { lua: RECORD });
     backend.client.defineCommand(REPLAY_COMMAND, { numberOfKeys: 2, lua: REPLAY });
+    backend.client.defineCommand(OPEN_COMMAND, { numberOfKeys: 3, lua: OPEN });
+    backend.client.defineCommand(MARK_UNCONFIRMED_COMMAND, { numberOfKeys: 1, lua: MARK_UNCONFIRMED });
   }
 
   forListener(channel: AbstractChannel, connection: Connection): RedisListenerHistory {
@@ -147,6 +178,7 @@ export class RedisSseHistory implements SseHistory {
       listenerId,
       keys.eventId(channel.id, listenerId),
       keys.history(channel.id, listenerId),
+      keys.unconfirmedStart(channel.id, listenerId),
     );
   }
 
@@ -170,6 +202,27 @@ export class RedisSseHistory implements SseHistory {
         this.options.maxAgeMilliseconds,
         this.backend.keys.framePrefix,
       ),
+    );
+  }
+
+  /** @internal */
+  open(history: RedisListenerHistory, lastEventId: number | undefined): Promise<unknown> {
+    return redisCall(`open the SSE history of listener ${history.listenerId}`, () =>
+      this.command(OPEN_COMMAND)(
+        history.eventIdKey,
+        history.historyKey,
+        history.unconfirmedKey,
+        lastEventId ?? '',
+        this.options.maxAgeMilliseconds,
+        this.backend.keys.framePrefix,
+      ),
+    );
+  }
+
+  /** @internal Kept as long as the history reaches back. */
+  markUnconfirmed(history: RedisListenerHistory, start: number): Promise<unknown> {
+    return redisCall(`mark a stream of listener ${history.listenerId} unconfirmed`, () =>
+      this.command(MARK_UNCONFIRMED_COMMAND)(history.unconfirmedKey, start, this.options.maxAgeMilliseconds),
     );
   }
 
@@ -245,17 +298,21 @@ export class RedisListenerHistory implements ListenerHistory {
     readonly listenerId: string,
     readonly eventIdKey: string,
     readonly historyKey: string,
+    readonly unconfirmedKey: string,
   ) {}
 
   record(events: readonly EncodedSseEvent[]): Promise<number> {
     return this.owner.record(this, events);
   }
 
-  async lastId(): Promise<number> {
-    const last = await redisCall(`read the last SSE event id of listener ${this.listenerId}`, () =>
-      this.owner.backend.client.get(this.eventIdKey),
-    );
-    return last === null ? 0 : Number(last);
+  async open(lastEventId: number | undefined): Promise<HistoryReplay> {
+    const [first, frames, after] = (await this.owner.open(this, lastEventId)) as [number, string[], number];
+    const firstId = Number(first);
+    return { events: frames.map((frame) => this.decode(frame)), firstId, gap: firstId > Number(after) + 1 };
+  }
+
+  async markUnconfirmed(start: number): Promise<void> {
+    await this.owner.markUnconfirmed(this, start);
   }
 
   async replay(lastEventId: number): Promise<HistoryReplay | undefined> {

@@ -82,6 +82,8 @@ export class InMemorySseHistory implements SseHistory {
 export class InMemoryListenerHistory implements ListenerHistory {
   /** The id of the last event delivered; 0 before the first. */
   private last = 0;
+  /** Where the earliest stream marked unconfirmed since the last `open` without a known id started. */
+  private unconfirmedStart: number | undefined;
   /** @internal How the owner's sweep refers to it. */
   readonly weakRef = new WeakRef(this);
   private events: EncodedSseEvent[] = [];
@@ -109,8 +111,22 @@ export class InMemoryListenerHistory implements ListenerHistory {
     return id;
   }
 
+  /** The id of the last event delivered; 0 before the first. */
   lastId(): number {
     return this.last;
+  }
+
+  open(lastEventId: number | undefined): HistoryReplay {
+    let after = lastEventId;
+    if (after === undefined || after > this.last) {
+      after = Math.min(this.unconfirmedStart ?? this.last, this.last);
+      this.unconfirmedStart = undefined;
+    }
+    return this.replay(after) as HistoryReplay;
+  }
+
+  markUnconfirmed(start: number): void {
+    this.unconfirmedStart = Math.min(this.unconfirmedStart ?? start, start);
   }
 
   record(events: readonly EncodedSseEvent[]): number {

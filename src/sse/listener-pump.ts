@@ -5,7 +5,7 @@ import { getEricLogger } from '../core/logger.js';
 import type { MessageContract } from '../core/message.js';
 import { ID_ONLY_SSE_EVENT, type EncodedSseEvent } from './encoded-sse-event.js';
 import type { SseFrameCache } from './sse-frame-cache.js';
-import { historyGapEvent, resumePointOf, type HistoryReplay, type ListenerHistory } from './sse-history.js';
+import { historyGapEvent, type HistoryReplay, type ListenerHistory } from './sse-history.js';
 
 /** Where a `ListenerPump` delivers: an HTTP response, an Observable subscriber... */
 export interface SseSink {
@@ -89,6 +89,8 @@ export class ListenerPump {
   private readonly delayMs: number;
   /** The id of the last event written, or the one resumed after: what the client would resume after now. */
   private position: SseEventId = '';
+  /** The id this stream resumed after (its resume point); undefined until it is known. */
+  private startedAfter: number | undefined;
   /** Batches being numbered by a history kept elsewhere, oldest first. */
   private numbering: NumberedBatch[] = [];
   /** The pump stopped taking because `MAX_BATCHES_BEING_NUMBERED` were in flight: the next one written runs it. */
@@ -141,7 +143,7 @@ export class ListenerPump {
     if (history !== undefined) {
       let opening: HistoryReplay | Promise<HistoryReplay>;
       try {
-        opening = resumePointOf(history, lastEventId);
+        opening = history.open(lastEventId);
       } catch (error) {
         return this.failWith(error);
       }
@@ -167,7 +169,7 @@ export class ListenerPump {
   /** Writes the resume point as the first batch; false when the stream failed. */
   private sendReplay(lastEventId: number | undefined, replay: HistoryReplay): boolean {
     const { events, firstId, gap } = replay;
-    this.position = firstId - 1;
+    this.position = this.startedAfter = firstId - 1;
     try {
       if (gap) this.sink.write(historyGapEvent(lastEventId ?? 0, firstId), this.position);
       for (let i = 0; i < events.length; i++) this.sink.write(events[i], (this.position = firstId + i));
@@ -178,6 +180,23 @@ export class ListenerPump {
       return false;
     }
     return true;
+  }
+
+  /**
+   * The client did not read what this stream sent it (its connection failed): the listener's next
+   * stream without a known id resumes where this one started (see `ListenerHistory.markUnconfirmed`).
+   */
+  markUnconfirmed(): void {
+    const { history, startedAfter } = this;
+    if (history === undefined || startedAfter === undefined) return;
+    const failed = (error: unknown): void =>
+      getEricLogger().error(`Marking a stream of listener ${this.connection.listener.id} unconfirmed failed`, error);
+    try {
+      const marked = history.markUnconfirmed(startedAfter);
+      if (marked instanceof Promise) marked.catch(failed);
+    } catch (error) {
+      failed(error);
+    }
   }
 
   /** The sink has room again. */

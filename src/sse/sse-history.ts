@@ -59,31 +59,18 @@ export interface ListenerHistory {
    * starts as if no id had been sent.
    */
   replay(lastEventId: number): HistoryReplay | undefined | Promise<HistoryReplay | undefined>;
-  /** The id of the last event this listener was given; 0 before the first. */
-  lastId(): number | Promise<number>;
-}
-
-/**
- * Where a stream starting now resumes: the replay after `lastEventId` when the history knows that id,
- * else nothing to replay, from the listener's last id (a stream without an id starts from there).
- */
-export function resumePointOf(
-  history: ListenerHistory,
-  lastEventId: number | undefined,
-): HistoryReplay | Promise<HistoryReplay> {
-  const replay = lastEventId === undefined ? undefined : history.replay(lastEventId);
-  if (replay instanceof Promise) return replay.then((held) => held ?? fromLastId(history));
-  return replay ?? fromLastId(history);
-}
-
-function fromLastId(history: ListenerHistory): HistoryReplay | Promise<HistoryReplay> {
-  const last = history.lastId();
-  if (last instanceof Promise) return last.then(nothingAfter);
-  return nothingAfter(last);
-}
-
-function nothingAfter(lastId: number): HistoryReplay {
-  return { events: [], firstId: lastId + 1, gap: false };
+  /**
+   * Where a stream starting now resumes: after `lastEventId` when this listener gave that id; else
+   * (no id, or one it never gave) after the start of the last stream marked unconfirmed since (see
+   * `markUnconfirmed`), which this forgets; else after the listener's last id.
+   */
+  open(lastEventId: number | undefined): HistoryReplay | Promise<HistoryReplay>;
+  /**
+   * A stream that started after `start` ended without its client having read what it was sent (its
+   * connection failed: reset, broken pipe). Such a client, if it saw no id, reconnects without one: the
+   * next stream without a known id then resumes after `start`, so it gets what that stream lost.
+   */
+  markUnconfirmed(start: number): void | Promise<void>;
 }
 
 /** Where listeners' event ids and replay histories are kept: in this process, or in Redis for every instance. */

@@ -210,6 +210,9 @@ export function streamListenerToResponse(options: StreamToResponseOptions): List
     closed = true;
     socket.off('end', clientGone);
     sink.detach();
+    // A reset or broken pipe: the client did not read what was written (it had left, or data it had not
+    // read was discarded); one that saw no id reconnects without one and must get it again.
+    if (socket.errored !== null && socket.errored !== undefined) pump.markUnconfirmed();
     onClose(pump.close());
   };
   // A client that half-closes its connection (FIN) has left: an EventSource never does otherwise. Node

@@ -5,7 +5,7 @@
  * Every acknowledged message must reach each listener it was meant for exactly once, in order.
  * `FAULT_SEED` replays a seed.
  */
-import { afterAll, beforeAll, describe, expect } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { compileEntry } from '../support/compile-entry.js';
 import { DeliveryLedger } from './ledger.js';
 import { FaultInstance, logSummary } from './processes.js';
@@ -25,7 +25,6 @@ import {
   type StreamingClient,
 } from './scenario.js';
 import { SeededRandom, faultSeed } from './seeded-random.js';
-import { itKnownLoss } from './known-loss.js';
 
 const SEED = faultSeed(20_260_501);
 const LISTENERS = 50;
@@ -50,52 +49,48 @@ describe('fault suite: in memory', () => {
     await compiled?.remove();
   });
 
-  itKnownLoss(
-    `delivers ${BROADCASTS} broadcasts to ${LISTENERS} listeners dropped at random: each acknowledged one exactly once, in order`,
-    async () => {
-      const random = new SeededRandom(SEED);
-      instance = await FaultInstance.start((compiled as { entry: string }).entry, 'memory', {});
-      const { baseUrl } = instance;
-      const channelId = await createChannel(baseUrl);
-      const listenerIds: string[] = [];
-      for (let i = 0; i < LISTENERS; i++) listenerIds.push(await addListener(baseUrl, channelId));
-      const ledger = new DeliveryLedger();
-      clients = makeClients(ledger, random.fork(), {
-        channelId,
-        listenerIds,
-        baseUrls: [baseUrl],
-        answerBoundMs: CALL_BOUND_MS,
-      });
-      publisher = new Publisher({ baseUrls: [baseUrl], timeoutMs: CALL_BOUND_MS });
-      const started = Date.now();
-      const loop = new PublishLoop(publisher, ledger, random.fork(), {
-        channelId,
-        spacingMs: 0,
-        dispatchShare: 0.02,
-        dispatchTargets: listenerIds.map((listenerId) => ({ channelId, listenerId })),
-        maxBroadcasts: BROADCASTS,
-      });
-      // Messages flow before the clients connect; half the first connections are dropped before anything is seen.
-      const firstDrops = await startClients(clients, random.fork(), 300, 0.5);
-      drops = new DropSchedule(clients, random.fork(), 20, 400);
-      drops.start();
-      await loop.done;
-      const publishMs = Date.now() - started;
-      drops.stop();
-      const quiet = await ledger.whenComplete(15_000);
-      await settle(ledger, 500);
+  it(`delivers ${BROADCASTS} broadcasts to ${LISTENERS} listeners dropped at random: each acknowledged one exactly once, in order`, async () => {
+    const random = new SeededRandom(SEED);
+    instance = await FaultInstance.start((compiled as { entry: string }).entry, 'memory', {});
+    const { baseUrl } = instance;
+    const channelId = await createChannel(baseUrl);
+    const listenerIds: string[] = [];
+    for (let i = 0; i < LISTENERS; i++) listenerIds.push(await addListener(baseUrl, channelId));
+    const ledger = new DeliveryLedger();
+    clients = makeClients(ledger, random.fork(), {
+      channelId,
+      listenerIds,
+      baseUrls: [baseUrl],
+      answerBoundMs: CALL_BOUND_MS,
+    });
+    publisher = new Publisher({ baseUrls: [baseUrl], timeoutMs: CALL_BOUND_MS });
+    const started = Date.now();
+    const loop = new PublishLoop(publisher, ledger, random.fork(), {
+      channelId,
+      spacingMs: 0,
+      dispatchShare: 0.02,
+      dispatchTargets: listenerIds.map((listenerId) => ({ channelId, listenerId })),
+      maxBroadcasts: BROADCASTS,
+    });
+    // Messages flow before the clients connect; half the first connections are dropped before anything is seen.
+    const firstDrops = await startClients(clients, random.fork(), 300, 0.5);
+    drops = new DropSchedule(clients, random.fork(), 20, 400);
+    drops.start();
+    await loop.done;
+    const publishMs = Date.now() - started;
+    drops.stop();
+    const quiet = await ledger.whenComplete(15_000);
+    await settle(ledger, 500);
 
-      const summary = printRun('in memory', SEED, ledger, publisher, clients, [
-        `published in ${publishMs} ms; ${firstDrops} first connections dropped before anything was seen; ${drops.drops} drops scheduled, ${drops.firstConnectDrops} of them also dropping the next connection before anything was seen; ${quiet ? 'every acknowledged message arrived' : 'quiescence deadline passed with messages missing'}`,
-        ...logSummary([instance]).map((line) => `log ${line}`),
-      ]);
-      expect(failures(summary)).toEqual(NO_FAILURES);
-      expect({ rejected: publisher.rejected, givenUp: publisher.givenUp, unhandled: instance.unhandled }).toEqual({
-        rejected: 0,
-        givenUp: 0,
-        unhandled: [],
-      });
-    },
-    180_000,
-  );
+    const summary = printRun('in memory', SEED, ledger, publisher, clients, [
+      `published in ${publishMs} ms; ${firstDrops} first connections dropped before anything was seen; ${drops.drops} drops scheduled, ${drops.firstConnectDrops} of them also dropping the next connection before anything was seen; ${quiet ? 'every acknowledged message arrived' : 'quiescence deadline passed with messages missing'}`,
+      ...logSummary([instance]).map((line) => `log ${line}`),
+    ]);
+    expect(failures(summary)).toEqual(NO_FAILURES);
+    expect({ rejected: publisher.rejected, givenUp: publisher.givenUp, unhandled: instance.unhandled }).toEqual({
+      rejected: 0,
+      givenUp: 0,
+      unhandled: [],
+    });
+  }, 180_000);
 });

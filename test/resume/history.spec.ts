@@ -50,6 +50,26 @@ describe('InMemorySseHistory', () => {
     expect(h.replay(4)).toBeUndefined();
   });
 
+  it('opens a stream after a known id, else after the last id, else after the earliest unconfirmed start (once)', async () => {
+    const history = new InMemorySseHistory();
+    const { channel, connection } = await listenerHistory(history);
+    const h = history.forListener(channel, connection);
+    const events = [1, 2, 3, 4].map(event);
+    h.record(events.slice(0, 2));
+    expect(h.open(1)).toEqual({ events: events.slice(1, 2), firstId: 2, gap: false });
+    expect(h.open(undefined)).toEqual({ events: [], firstId: 3, gap: false });
+    expect(h.open(9)).toEqual({ events: [], firstId: 3, gap: false }); // never given: as no id
+    // Two streams started after 2 and after 1 were not read by their clients: the earliest counts.
+    h.markUnconfirmed(2);
+    h.markUnconfirmed(1);
+    h.record(events.slice(2));
+    expect(h.open(undefined)).toEqual({ events: events.slice(1), firstId: 2, gap: false });
+    expect(h.open(undefined)).toEqual({ events: [], firstId: 5, gap: false }); // forgotten once used
+    h.markUnconfirmed(3);
+    expect(h.open(4)).toEqual({ events: [], firstId: 5, gap: false }); // a known id wins, the mark stays
+    expect(h.open(undefined)).toEqual({ events: events.slice(3), firstId: 4, gap: false });
+  });
+
   it('keeps the most recent maxEvents; an older id is a gap', async () => {
     const history = new InMemorySseHistory({ maxEvents: 2 });
     const { channel, connection } = await listenerHistory(history);

@@ -72,12 +72,16 @@ class RemoteHistory implements ListenerHistory {
     return answer.promise;
   }
 
-  /** What `lastId` answers: the last id the test numbered. */
+  /** The last id the test numbered: where a stream without a known id starts. */
   last = 0;
 
-  lastId(): number {
-    return this.last;
+  open(lastEventId: number | undefined): HistoryReplay | Promise<HistoryReplay> {
+    const fromLast = (): HistoryReplay => ({ events: [], firstId: this.last + 1, gap: false });
+    if (lastEventId === undefined) return fromLast();
+    return this.replay(lastEventId).then((held) => held ?? fromLast());
   }
+
+  markUnconfirmed(): void {}
 
   replay(after: number): Promise<HistoryReplay | undefined> {
     const answer = deferred<HistoryReplay | undefined>();

@@ -226,6 +226,33 @@ describeWithRedis('resuming SSE streams on Redis', () => {
     expect(await backend.client.exists(...keysOf(kept))).toBe(0);
   });
 
+  it('opens a stream after a known id, else after the earliest unconfirmed start (once, for any instance), else after the last id', async () => {
+    const prefix = uniquePrefix();
+    const [a, b] = [
+      await connectRedisBackend({ redis: redis.url, keyPrefix: prefix }),
+      await connectRedisBackend({ redis: redis.url, keyPrefix: prefix }),
+    ];
+    try {
+      const channel = new SSEChannel({ channelId: 'news' });
+      const connection = channel.getConnection((await channel.addListener()).id);
+      const onA = new RedisSseHistory(a).forListener(channel, connection);
+      const onB = new RedisSseHistory(b).forListener(channel, connection);
+      const events = [1, 2, 3, 4].map((n) => new EncodedSseEvent({ event: 'e', data: n }));
+      await onA.record(events.slice(0, 2));
+      expect(await onA.open(1)).toEqual({ events: events.slice(1, 2), firstId: 2, gap: false });
+      expect(await onA.open(undefined)).toEqual({ events: [], firstId: 3, gap: false });
+      expect(await onA.open(9)).toEqual({ events: [], firstId: 3, gap: false });
+      await onA.markUnconfirmed(2);
+      await onA.markUnconfirmed(1);
+      await onA.record(events.slice(2));
+      // The client reconnects to the other instance, without an id: it gets what the unread stream was sent.
+      expect(await onB.open(undefined)).toEqual({ events: events.slice(1), firstId: 2, gap: false });
+      expect(await onA.open(undefined)).toEqual({ events: [], firstId: 5, gap: false });
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  });
+
   it('numbers the listeners of several channels asking in one tick in one script, each on its own', async () => {
     const backend = await connectRedisBackend({ redis: redis.url, keyPrefix: uniquePrefix() });
     try {

@@ -174,6 +174,46 @@ describe('EricSseStreams.pipe / pipeWatch (fast path)', () => {
     again.close();
   });
 
+  it('a client whose connection was reset before it read anything gets it all again without an id', async () => {
+    const listener = await channel.addListener();
+    const { port } = server.app.getHttpServer().address() as AddressInfo;
+    const socket = connect(port, '127.0.0.1');
+    socket.pause(); // reads nothing: what the server writes stays unread, not even the head is seen
+    socket.write(`GET /s/pipe/news/${listener.id} HTTP/1.1\r\nHost: x\r\n\r\n`);
+    while (!listener.isRunning()) await nextTurn(); // the server has the request and streams
+    for (let i = 0; i < 3; i++) await channel.broadcast(new Message('unread', i));
+    const queue = channel.getConnection(listener.id).queue as InMemoryQueue;
+    while (queue.size > 0) await nextTurn(); // written to the connection
+    const gone = stopped(listener);
+    socket.resetAndDestroy(); // unread data discarded: the server sees a reset
+    await gone;
+
+    // It never saw an id, so it reconnects without one, and gets what the reset connection was sent.
+    const again = await SseTestClient.open(`${server.baseUrl}/pipe/news/${listener.id}`);
+    const events = await again.waitForEvents(3);
+    expect(events.map((e) => [e.id, e.data])).toEqual([
+      ['1', '0'],
+      ['2', '1'],
+      ['3', '2'],
+    ]);
+    again.close();
+  });
+
+  it('a client that read its events and left cleanly gets only the queue when it reconnects without an id', async () => {
+    const listener = await channel.addListener();
+    const url = `${server.baseUrl}/pipe/news/${listener.id}`;
+    const first = await RawSseClient.open(url);
+    await channel.broadcast(new Message('read', 1));
+    await first.waitForEvents(1);
+    const gone = stopped(listener);
+    first.close();
+    await gone;
+    await channel.broadcast(new Message('queued', 2));
+    const second = await RawSseClient.open(url);
+    expect((await second.waitForEvents(1)).map((e) => [e.id, e.data])).toEqual([['2', '2']]);
+    second.close();
+  });
+
   it('ends the response cleanly when the listener is stopped or removed server-side', async () => {
     const listener = await channel.addListener();
     const client = await RawSseClient.open(`${server.baseUrl}/pipe/news/${listener.id}`);
