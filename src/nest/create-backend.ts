@@ -40,6 +40,11 @@ export interface EricSseBackend {
   history: SseHistory | undefined;
   /** Where processes share when listeners were last streamed (Redis); undefined in memory. */
   idleListenerStore: IdleListenerStore | undefined;
+  /**
+   * How long a call may take before it is answered as of unknown outcome (Redis: its command timeout, so
+   * a call of several commands is bounded too); undefined in memory, where nothing waits on I/O.
+   */
+  callDeadlineMilliseconds: number | undefined;
   /** Makes a channel of this backend, not registered anywhere yet. */
   createChannel(kind: EricSseChannelKind, settings?: EricSseChannelSettings): AbstractChannel;
   /** Releases what the backend holds (Redis connections). */
@@ -87,6 +92,7 @@ function inMemoryBackend(options: ResolvedEricSseOptions): EricSseBackend {
     channelStore: undefined,
     history: options.history === false ? undefined : new InMemorySseHistory(options.history),
     idleListenerStore: undefined,
+    callDeadlineMilliseconds: undefined,
     createChannel(kind, { id, streamDelaySeconds, retryTimeoutMilliseconds } = {}) {
       const settings = {
         channelId: id,
@@ -109,6 +115,7 @@ function redisBackend(redis: RedisBackend, options: ResolvedEricSseOptions): Eri
     channelStore: repository,
     history: options.history === false ? undefined : new RedisSseHistory(redis, options.history),
     idleListenerStore: redis.idleListeners,
+    callDeadlineMilliseconds: redis.client.options.commandTimeout,
     createChannel(kind, { id, streamDelaySeconds, retryTimeoutMilliseconds } = {}) {
       return repository.create({
         kind: kind === 'sse' ? RedisSSEChannel.kind : RedisSimpleDistributedApplicationChannel.kind,

@@ -1,6 +1,15 @@
 import { afterAll, afterEach, beforeAll, expect, it } from '@jest/globals';
 import { once } from 'node:events';
-import { Message, RepositoryError, setEricLogger, type RedisBackend, type SSEEvent } from '../../src/index.js';
+import {
+  EricSseModule,
+  Message,
+  RepositoryError,
+  setEricLogger,
+  type RedisBackend,
+  type SSEEvent,
+} from '../../src/index.js';
+import request from 'supertest';
+import { createApp } from '../nest/support.js';
 import { RedisServer, describeWithRedis } from './redis-server.js';
 import { Backends, uniquePrefix } from './support.js';
 
@@ -144,5 +153,41 @@ describeWithRedis('Redis outage', () => {
     expect(await a.client.keys(`${prefix}taking:*`)).toEqual([]);
     listener.stop();
     await stream.return(undefined);
+  }, 30_000);
+
+  it('answers every REST call within the command timeout while Redis is frozen: 503, outcome unknown', async () => {
+    const app = await createApp({
+      imports: [
+        EricSseModule.forRoot({
+          redis: { host: '127.0.0.1', port: server.port, commandTimeout: 400 },
+          keyPrefix: uniquePrefix(),
+          rest: {},
+        }),
+      ],
+    });
+    try {
+      const created = await request(app.getHttpServer()).post('/eric-sse/channels').send({ id: 'cold' }).expect(201);
+      expect(created.body).toEqual({ id: 'cold' });
+      server.signal('SIGSTOP');
+      try {
+        const calls = [
+          request(app.getHttpServer()).post('/eric-sse/channels/cold/broadcast').send({ type: 'm', payload: 1 }),
+          request(app.getHttpServer()).post('/eric-sse/channels/cold/listeners'),
+          request(app.getHttpServer()).get('/eric-sse/channels/elsewhere/listeners'),
+          request(app.getHttpServer()).get('/eric-sse/channels'),
+        ];
+        const started = Date.now();
+        for (const answer of await Promise.all(calls)) {
+          expect(answer.status).toBe(503);
+          expect(answer.body).toMatchObject({ error: 'RepositoryError', message: expect.stringMatching(/unknown/) });
+        }
+        // Each call within its deadline (the command timeout), whatever number of commands it makes.
+        expect(Date.now() - started).toBeLessThan(1500);
+      } finally {
+        server.signal('SIGCONT');
+      }
+    } finally {
+      await app.close();
+    }
   }, 30_000);
 });

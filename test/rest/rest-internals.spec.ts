@@ -2,7 +2,8 @@ import { describe, expect, it, jest } from '@jest/globals';
 import { BadRequestException, HttpException, type ArgumentsHost, type Type } from '@nestjs/common';
 import { IncomingMessage, type ServerResponse } from 'node:http';
 import { Socket } from 'node:net';
-import { InvalidConfigurationException } from '../../src/index.js';
+import { ChannelContainer, InvalidConfigurationException, RepositoryError, SSEChannel } from '../../src/index.js';
+import { RestOperations } from '../../src/nest/rest/rest-operations.js';
 import { decodeJsonBody } from '../../src/nest/rest/decode-json-body.js';
 import { installRestBodyGate } from '../../src/nest/rest/rest-body-gate.js';
 import { RestExceptionFilter, restErrorBody } from '../../src/nest/rest/rest-exception.filter.js';
@@ -147,5 +148,30 @@ describe('installRestBodyGate', () => {
         'rest: the routes of SomeController are not in the Express router, so rest.bodyLimit cannot be enforced',
       ),
     );
+  });
+});
+
+describe('RestOperations.bounded', () => {
+  const container = new ChannelContainer();
+  const never = (): Promise<never> => new Promise<never>(() => undefined);
+
+  it('answers an operation that outlives the deadline with a RepositoryError of unknown outcome', async () => {
+    const operations = new RestOperations(container, () => new SSEChannel(), 30);
+    const started = Date.now();
+    const answer = operations.bounded('broadcast on channel news', never);
+    await expect(answer).rejects.toBeInstanceOf(RepositoryError);
+    await expect(answer).rejects.toThrow(
+      'The backend did not answer within 30 ms, could not broadcast on channel news; the outcome is unknown',
+    );
+    expect(Date.now() - started).toBeLessThan(1000);
+  });
+
+  it('passes through what settles in time, and sets no deadline without one (in memory)', async () => {
+    const bounded = new RestOperations(container, () => new SSEChannel(), 1000);
+    await expect(bounded.bounded('x', () => Promise.resolve(7))).resolves.toBe(7);
+    await expect(bounded.bounded('x', () => Promise.reject(new Error('refused')))).rejects.toThrow('refused');
+    const unbounded = new RestOperations(container, () => new SSEChannel());
+    expect(unbounded.bounded('x', () => Promise.resolve(8))).toBeInstanceOf(Promise);
+    await expect(unbounded.bounded('x', () => Promise.resolve(8))).resolves.toBe(8);
   });
 });

@@ -51,7 +51,11 @@ export function createRestController(rest: ResolvedEricSseRestOptions): Type {
       private readonly streams: EricSseStreams,
       private readonly adapterHost: HttpAdapterHost,
     ) {
-      this.operations = new RestOperations(container, (settings) => backend.createChannel('sse', settings));
+      this.operations = new RestOperations(
+        container,
+        (settings) => backend.createChannel('sse', settings),
+        backend.callDeadlineMilliseconds,
+      );
     }
 
     onModuleInit(): void {
@@ -60,28 +64,33 @@ export function createRestController(rest: ResolvedEricSseRestOptions): Type {
 
     @Post('channels')
     async createChannel(@Req() req: IncomingMessage): Promise<RestCreated> {
-      return this.operations.createChannel(await requestBodyOf(req, bodyLimit));
+      const body = await requestBodyOf(req, bodyLimit);
+      return this.operations.bounded('create a channel', () => this.operations.createChannel(body));
     }
 
     @Get('channels')
     listChannels(): Promise<RestIds> {
-      return this.operations.channelIds();
+      return this.operations.bounded('list the channels', () => this.operations.channelIds());
     }
 
     @Delete('channels/:channelId')
     @HttpCode(HttpStatus.NO_CONTENT)
     removeChannel(@Param('channelId') channelId: string): Promise<void> {
-      return this.operations.removeChannel(channelId);
+      return this.operations.bounded(`remove channel ${channelId}`, () => this.operations.removeChannel(channelId));
     }
 
     @Get('channels/:channelId/listeners')
     listListeners(@Param('channelId') channelId: string): Promise<RestIds> {
-      return this.operations.listenerIds(channelId);
+      return this.operations.bounded(`list the listeners of channel ${channelId}`, () =>
+        this.operations.listenerIds(channelId),
+      );
     }
 
     @Post('channels/:channelId/listeners')
     subscribe(@Param('channelId') channelId: string): Promise<RestCreated> {
-      return this.operations.subscribe(channelId);
+      return this.operations.bounded(`add a listener to channel ${channelId}`, () =>
+        this.operations.subscribe(channelId),
+      );
     }
 
     @Post('channels/:channelId/broadcast')
@@ -92,7 +101,9 @@ export function createRestController(rest: ResolvedEricSseRestOptions): Type {
       @Res({ passthrough: true }) res: ServerResponse,
     ): Promise<RestAck> {
       const body = await requestBodyOf(req, bodyLimit);
-      return this.operations.broadcast(channelId, body, this.publishRequest(req, res));
+      return this.operations.bounded(`broadcast on channel ${channelId}`, () =>
+        this.operations.broadcast(channelId, body, this.publishRequest(req, res)),
+      );
     }
 
     @Post('channels/:channelId/listeners/:listenerId/messages')
@@ -104,7 +115,9 @@ export function createRestController(rest: ResolvedEricSseRestOptions): Type {
       @Res({ passthrough: true }) res: ServerResponse,
     ): Promise<RestAck> {
       const body = await requestBodyOf(req, bodyLimit);
-      return this.operations.dispatch(channelId, listenerId, body, this.publishRequest(req, res));
+      return this.operations.bounded(`dispatch to listener ${listenerId} of channel ${channelId}`, () =>
+        this.operations.dispatch(channelId, listenerId, body, this.publishRequest(req, res)),
+      );
     }
 
     /** The request's `Idempotency-Key`, and the answer marked `Idempotent-Replayed: true` on a replay. */
@@ -118,7 +131,9 @@ export function createRestController(rest: ResolvedEricSseRestOptions): Type {
     @Delete('channels/:channelId/listeners/:listenerId')
     @HttpCode(HttpStatus.NO_CONTENT)
     removeListener(@Param('channelId') channelId: string, @Param('listenerId') listenerId: string): Promise<void> {
-      return this.operations.removeListener(channelId, listenerId);
+      return this.operations.bounded(`remove listener ${listenerId} of channel ${channelId}`, () =>
+        this.operations.removeListener(channelId, listenerId),
+      );
     }
 
     @Get('channels/:channelId/listeners/:listenerId/stream')

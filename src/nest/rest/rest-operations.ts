@@ -1,6 +1,7 @@
 import { ConflictException } from '@nestjs/common';
 import type { AbstractChannel } from '../../core/channel.js';
-import { InvalidChannelException, InvalidListenerException } from '../../core/errors.js';
+import { withDeadline } from '../../core/deadline.js';
+import { InvalidChannelException, InvalidListenerException, RepositoryError } from '../../core/errors.js';
 import type { PublishOptions } from '../../core/idempotency.js';
 import type { MessageContract } from '../../core/message.js';
 import type { ChannelContainer } from '../../servers/channel-container.js';
@@ -45,7 +46,27 @@ export class RestOperations {
     private readonly container: ChannelContainer,
     /** Makes an SSE channel of the module's backend. */
     private readonly makeChannel: (settings: EricSseChannelSettings) => AbstractChannel,
+    /**
+     * The most an operation may take (`EricSseBackend.callDeadlineMilliseconds`): past it, it is answered
+     * with a `RepositoryError` saying its outcome is unknown. Undefined: no deadline.
+     */
+    private readonly deadlineMilliseconds?: number,
   ) {}
+
+  /** `operation`, answered within the deadline. */
+  bounded<T>(what: string, operation: () => Promise<T>): Promise<T> {
+    const work = operation();
+    const limit = this.deadlineMilliseconds;
+    if (limit === undefined) return work;
+    return withDeadline(
+      work,
+      limit,
+      () =>
+        new RepositoryError(
+          `The backend did not answer within ${limit} ms, could not ${what}; the outcome is unknown (it may have been applied)`,
+        ),
+    );
+  }
 
   /** Creates and registers an SSE channel; a taken id is a 409 naming `InvalidChannelException`. */
   async createChannel(body: RawRequestBody): Promise<RestCreated> {
