@@ -213,7 +213,9 @@ export function streamListenerToResponse(options: StreamToResponseOptions): List
     // A reset or broken pipe: the client did not read what was written (it had left, or data it had not
     // read was discarded); one that saw no id reconnects without one and must get it again.
     if (socket.errored !== null && socket.errored !== undefined) pump.markUnconfirmed();
-    onClose(pump.close());
+    // A stream that failed before its head (answered with an error status) leaves its listener to be
+    // stopped as one the client left.
+    onClose(pump.close() || !sink.isOpen);
   };
   // A client that half-closes its connection (FIN) has left: an EventSource never does otherwise. Node
   // would go on writing until the connection breaks, and what it wrote meanwhile would be lost to it.

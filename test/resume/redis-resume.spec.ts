@@ -301,6 +301,10 @@ describeWithRedis('resuming SSE streams on Redis', () => {
     expect(resumed.status).toBe(503);
     await resumed.ended;
     expect(resumed.events).toEqual([]);
+    // No stream runs: its listener is stopped again, as when a client leaves.
+    const { listener: held } = await a.container.get('news').resolveConnection(listener);
+    if (held.isRunning()) await stopped(held);
+    expect(held.isRunning()).toBe(false);
   });
 
   it('numbers the events of many local streams woken by one broadcast, each listener on its own', async () => {
