@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { request } from 'node:http';
 import { Message, type MessageContract } from '../../src/index.js';
-import { queued, startRestApp, type RestApp, type RestAppOptions } from './support.js';
+import { startNewsApp, type NewsApp, type RestApp, type RestAppOptions } from './support.js';
 
 /** A POST with these headers (an array: the header sent once per value). */
 function postWithHeaders(
@@ -23,6 +23,7 @@ function postWithHeaders(
 
 describe('REST endpoints: Idempotency-Key', () => {
   let server: RestApp;
+  let news: NewsApp;
   let first: string;
   let second: string;
 
@@ -30,16 +31,14 @@ describe('REST endpoints: Idempotency-Key', () => {
     await server?.close();
   });
 
-  async function start(options: RestAppOptions = {}): Promise<RestApp> {
-    server = await startRestApp({ module: { rest: {}, channels: [{ id: 'news' }] }, ...options });
-    const channel = server.container.get('news');
-    first = (await channel.addListener()).id;
-    second = (await channel.addListener()).id;
-    return server;
+  async function start(options: RestAppOptions = {}): Promise<NewsApp> {
+    server = news = await startNewsApp(options);
+    ({ first, second } = news);
+    return news;
   }
 
   function queues(): MessageContract[][] {
-    return [queued(server.container, 'news', first), queued(server.container, 'news', second)];
+    return news.queues();
   }
 
   it('answers a retried broadcast as the first (202, same count), marked Idempotent-Replayed, queueing once', async () => {

@@ -11,7 +11,15 @@ import {
   type MessageContract,
 } from '../../src/index.js';
 import { RecordingLogger } from '../nest/support.js';
-import { postChunked, queued, startRestApp, type RestApp, type RestAppOptions } from './support.js';
+import {
+  postChunked,
+  queued,
+  startNewsApp,
+  startRestApp,
+  type NewsApp,
+  type RestApp,
+  type RestAppOptions,
+} from './support.js';
 
 @Controller('echo')
 class EchoController {
@@ -23,6 +31,7 @@ class EchoController {
 
 describe('REST endpoints: broadcast and dispatch', () => {
   let server: RestApp;
+  let news: NewsApp;
   let first: string;
   let second: string;
 
@@ -30,16 +39,14 @@ describe('REST endpoints: broadcast and dispatch', () => {
     await server?.close();
   });
 
-  async function start(options: RestAppOptions = {}): Promise<RestApp> {
-    server = await startRestApp({ module: { rest: {}, channels: [{ id: 'news' }] }, ...options });
-    const channel = server.container.get('news');
-    first = (await channel.addListener()).id;
-    second = (await channel.addListener()).id;
-    return server;
+  async function start(options: RestAppOptions = {}): Promise<NewsApp> {
+    server = news = await startNewsApp(options);
+    ({ first, second } = news);
+    return news;
   }
 
   function queues(): MessageContract[][] {
-    return [queued(server.container, 'news', first), queued(server.container, 'news', second)];
+    return news.queues();
   }
 
   it('broadcast queues the message for every listener: 202 { status: ack, listeners }', async () => {

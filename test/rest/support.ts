@@ -70,6 +70,26 @@ export function queued(container: ChannelContainer, channelId: string, listenerI
   return (container.get(channelId).getConnection(listenerId).queue as InMemoryQueue).peekAll();
 }
 
+/** An app with the REST endpoints and a channel `news` with two listeners, and what they have queued. */
+export interface NewsApp extends RestApp {
+  first: string;
+  second: string;
+  /** The queues of `first` and `second`, oldest message first. */
+  queues(): MessageContract[][];
+}
+
+export async function startNewsApp(options: RestAppOptions = {}): Promise<NewsApp> {
+  const app = await startRestApp({ module: { rest: {}, channels: [{ id: 'news' }] }, ...options });
+  const channel = app.container.get('news');
+  const first = (await channel.addListener()).id;
+  const second = (await channel.addListener()).id;
+  const queues = (): MessageContract[][] => [
+    queued(app.container, 'news', first),
+    queued(app.container, 'news', second),
+  ];
+  return { ...app, first, second, queues };
+}
+
 /** Resolves the next time the listener stops. */
 export function stopped(listener: { onStop(callback: () => void): () => void }): Promise<void> {
   return new Promise((resolve) => listener.onStop(resolve));
