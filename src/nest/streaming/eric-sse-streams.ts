@@ -377,11 +377,8 @@ export class EricSseStreams implements BeforeApplicationShutdown {
     channelId: string,
     listenerId: string,
   ): { channel: AbstractChannel; connection: Connection } | undefined {
-    const channel = this.channels.has(channelId) ? this.channels.get(channelId) : undefined;
-    if (channel !== undefined && channel.hasListener(listenerId)) {
-      return { channel, connection: channel.getConnection(listenerId) };
-    }
-    if (this.channels.store !== undefined) return undefined;
+    const held = this.heldHereOrUndefined(channelId, listenerId);
+    if (held !== undefined || this.channels.store !== undefined) return held;
     const found = channelOrNotFound(this.channels, channelId);
     return { channel: found, connection: connectionOrNotFound(found, listenerId) };
   }
